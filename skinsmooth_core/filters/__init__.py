@@ -1,0 +1,7 @@
+"""Edge-preserving smoothing filters.
+
+Shared conventions: input H x W or H x W x C (C = 1, 3 or 4; alpha returned
+untouched), dtype uint8, uint16, float32 or float64; output of the same shape
+and dtype. Intensity parameters are on the [0, 1] scale whatever the dtype;
+sizes are in pixels.
+"""

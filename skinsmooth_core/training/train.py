@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..masks.segmenter import letterbox
 from .data import IGNORE, BatchSampler, load_split
+from .evaluate import pixel_counts, summarize
 from .model import SLIM, get_unet_256
 
 
@@ -47,24 +48,6 @@ def letterboxed_labels(samples, size: int):
         images.append(canvas)
         labels.append(mask.astype(np.uint8))
     return np.stack(images), np.stack(labels)
-
-
-def pooled_scores(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict:
-    """Pooled pixel counts, F1 and IoU of `prob` > threshold against a 0/255/128 mask."""
-    valid = mask != IGNORE
-    truth = (mask == 255) & valid
-    pred = (prob > threshold) & valid
-    tp = int(np.count_nonzero(truth & pred))
-    fp = int(np.count_nonzero(pred & ~truth))
-    fn = int(np.count_nonzero(truth & ~pred))
-    return {"tp": tp, "fp": fp, "fn": fn}
-
-
-def f1_iou(counts: dict) -> tuple[float, float]:
-    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
-    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-    iou = tp / max(tp + fp + fn, 1)
-    return f1, iou
 
 
 def _prefetch(sampler: BatchSampler, depth: int = 6):
@@ -164,7 +147,8 @@ def train(
         scores = {}
         for source in [None, *sorted(set(val_sources))]:
             keep = slice(None) if source is None else val_sources == source
-            scores[source] = f1_iou(pooled_scores(prob[keep], val_mask[keep]))
+            summary = summarize([pixel_counts(p, m) for p, m in zip(prob[keep], val_mask[keep])])
+            scores[source] = summary["f1"], summary["iou"]
         epoch_seconds = time.monotonic() - epoch_start
         f1, iou = scores[None]
         row = [epoch, (time.monotonic() - start) / 60, lr, history.history["loss"][-1], val_loss]

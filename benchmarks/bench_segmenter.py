@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    PYTHONPATH=. python benchmarks/bench_segmenter.py --threads 2 [--model models/skin_unet_fp16.tflite]
+    PYTHONPATH=. python benchmarks/bench_segmenter.py --threads 2 \
+        [--model models/skin_unet_fp16.tflite]
 
 Prints the median of repeated runs (timings on a shared machine are noisy).
 """
@@ -43,12 +44,15 @@ def main(argv=None) -> None:
     canvas = np.asarray(Image.fromarray(photo).resize((size, size), Image.BILINEAR))
     print(f"model {segmenter.model_path} ({segmenter.model_path.stat().st_size / 1e6:.2f} MB)")
     print(f"threads {args.threads}")
-    print(f"inference {size}x{size}: {median_ms(lambda: segmenter._run(canvas), args.repeats):.1f} ms")
+    inference = median_ms(lambda: segmenter._run(canvas), args.repeats)
+    print(f"inference {size}x{size}: {inference:.1f} ms")
     for side in (512, 2048):
         image = np.asarray(Image.fromarray(photo).resize((side, side), Image.BILINEAR))
         repeats = max(3, args.repeats // (side // 256))
-        print(f"predict {side}x{side} (letterbox + guided-filter upsampling): "
-              f"{median_ms(lambda image=image: segmenter.predict(image), repeats):.1f} ms")
+        print(
+            f"predict {side}x{side} (letterbox + guided-filter upsampling): "
+            f"{median_ms(lambda image=image: segmenter.predict(image), repeats):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from skinsmooth_core.training.model import SLIM, get_unet_256  # noqa: E402
 from skinsmooth_core.training.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = [os.environ.get("SKINSMOOTH_SKIN_DATA", ""), *(p / "shared/data/skin" for p in ROOT.parents)]
+CANDIDATES = [os.environ.get("SKINSMOOTH_SKIN_DATA", "")]
+CANDIDATES += [parent / "shared/data/skin" for parent in ROOT.parents]
 SHARED = next((Path(c) for c in CANDIDATES if c and (Path(c) / "manifest.csv").is_file()), Path())
 TINY = {"widths": (4, 8, 16), "separable": True}
 
@@ -84,8 +85,17 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    best = train(dataset, out, crop_size=64, batch_size=4, steps_per_epoch=4, max_epochs=2,
-                 val_size=64, log=lambda message: None, **TINY)
+    best = train(
+        dataset,
+        out,
+        crop_size=64,
+        batch_size=4,
+        steps_per_epoch=4,
+        max_epochs=2,
+        val_size=64,
+        log=lambda message: None,
+        **TINY,
+    )
     return best, out
 
 

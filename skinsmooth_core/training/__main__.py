@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     export.add_argument("--size", type=int, default=256)
     export.add_argument("--calibration-images", type=int, default=200)
     export.add_argument("--variants", default="int8,fp16")
-    export.add_argument("--metrics", default=None, help="JSON from evaluate, recorded with the model")
+    export.add_argument("--metrics", default=None, help="evaluate's JSON, kept in the model JSON")
     export.add_argument("--info", default=None, help="JSON of extra fields (training command...)")
 
     args = parser.parse_args(argv)
@@ -93,8 +93,14 @@ def main(argv=None) -> int:
         from .evaluate import evaluate as run
         from .evaluate import format_table
 
-        results = run(args.data, args.model, split=args.split, limit=args.limit,
-                      num_threads=args.threads, log=_log)
+        results = run(
+            args.data,
+            args.model,
+            split=args.split,
+            limit=args.limit,
+            num_threads=args.threads,
+            log=_log,
+        )
         print(format_table(results))
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
@@ -104,9 +110,16 @@ def main(argv=None) -> int:
         representative = _representative(args.data, args.size, args.calibration_images)
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
         extra = json.loads(Path(args.info).read_text()) if args.info else None
-        paths = run(args.model, args.out, name=args.name, size=args.size,
-                    representative=representative, variants=tuple(args.variants.split(",")),
-                    metrics=metrics, extra=extra)
+        paths = run(
+            args.model,
+            args.out,
+            name=args.name,
+            size=args.size,
+            representative=representative,
+            variants=tuple(args.variants.split(",")),
+            metrics=metrics,
+            extra=extra,
+        )
         for path in paths:
             _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0

@@ -1,4 +1,4 @@
-"""Evaluate the exported model as shipped (through :class:`SkinSegmenter`) against the colour detector.
+"""Evaluate the exported model as shipped (via :class:`SkinSegmenter`) against the colour rules.
 
 Scores per photo at its own resolution, skipping the 128 (ignore) pixels:
 pooled pixel F1 (all pixels of all photos counted together), pooled IoU and
@@ -19,10 +19,8 @@ def pixel_counts(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> 
     valid = mask != IGNORE
     truth = (mask == 255) & valid
     pred = (prob > threshold) & valid
-    return np.array(
-        [np.count_nonzero(truth & pred), np.count_nonzero(pred & ~truth), np.count_nonzero(truth & ~pred)],
-        dtype=np.int64,
-    )
+    counts = [truth & pred, pred & ~truth, truth & ~pred]
+    return np.array([np.count_nonzero(c) for c in counts], dtype=np.int64)
 
 
 def summarize(counts: list[np.ndarray]) -> dict:

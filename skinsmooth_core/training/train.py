@@ -114,7 +114,8 @@ def train(
     val_x, val_mask = letterboxed_labels(val_samples, val_size)
     val_x = val_x.astype(np.float32) / 255
     val_sources = np.array([s.source for s in val_samples])
-    log(f"loaded {len(train_samples)} train / {len(val_samples)} val in {time.monotonic() - start:.0f} s")
+    seconds = time.monotonic() - start
+    log(f"loaded {len(train_samples)} train / {len(val_samples)} val in {seconds:.0f} s")
 
     model = get_unet_256(None, widths=widths, separable=separable)
     if resume is not None:
@@ -147,7 +148,8 @@ def train(
         scores = {}
         for source in [None, *sorted(set(val_sources))]:
             keep = slice(None) if source is None else val_sources == source
-            summary = summarize([pixel_counts(p, m) for p, m in zip(prob[keep], val_mask[keep])])
+            pairs = zip(prob[keep], val_mask[keep], strict=True)
+            summary = summarize([pixel_counts(p, m) for p, m in pairs])
             scores[source] = summary["f1"], summary["iou"]
         epoch_seconds = time.monotonic() - epoch_start
         f1, iou = scores[None]

@@ -169,16 +169,6 @@ class SkinSegmenter:
             y = (y.astype(np.float32) - zero) * np.float32(scale)
         return np.clip(y, 0.0, 1.0)
 
-    def predict_low_res(self, image) -> np.ndarray:
-        """Model output on the letterboxed photo, cropped to the photo (model resolution).
-
-        Same input rules as :meth:`predict`; the result has the photo's aspect
-        ratio with its longest side equal to the model's input size.
-        """
-        rgb = self._rgb8(check_image(image))
-        canvas, (top, left, height, width) = letterbox(rgb, self.input_size)
-        return self._run(canvas)[top : top + height, left : left + width]
-
     @staticmethod
     def _rgb8(image: np.ndarray) -> np.ndarray:
         colour, _ = split_alpha(image)
@@ -187,7 +177,7 @@ class SkinSegmenter:
             rgb = np.repeat(rgb, 3, axis=2)
         return np.ascontiguousarray(rgb)
 
-    def predict(self, image, *, refine: bool = True) -> np.ndarray:
+    def predict(self, image, *, refine: bool = True, zoom: bool = True) -> np.ndarray:
         """Skin probability of every pixel of `image`.
 
         Parameters
@@ -198,6 +188,10 @@ class SkinSegmenter:
         refine : bool, optional
             Snap the up-sampled mask to the photo's edges with a guided filter
             (default). False returns the plain bilinear up-sampling.
+        zoom : bool, optional
+            When the people found by the first pass over the whole photo fill
+            only part of it (a full-body shot, a small group), run a second pass
+            on the region around them at a higher resolution (default).
 
         Returns
         -------
@@ -212,13 +206,37 @@ class SkinSegmenter:
         image = check_image(image)
         rgb = self._rgb8(image)
         height, width = rgb.shape[:2]
-        canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
-        low = self._run(canvas)[top : top + box_h, left : left + box_w]
-        mask = _resize_float(low, height, width)
-        factor = max(height / box_h, width / box_w)
+        mask = self._predict_region(rgb)
+        if zoom:
+            region = self._zoom_region(mask)
+            if region is not None:
+                rows, cols = region
+                mask[rows, cols] = self._predict_region(rgb[rows, cols])
+        factor = max(height, width) / self.input_size
         if refine and factor > 1.5 and min(height, width) >= 8:
             mask = self._refine(mask, rgb, factor)
         return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
+
+    def _predict_region(self, rgb: np.ndarray) -> np.ndarray:
+        """The model's mask of a whole letterboxed photo, bilinearly resized to the photo."""
+        canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
+        low = self._run(canvas)[top : top + box_h, left : left + box_w]
+        return _resize_float(low, *rgb.shape[:2]).copy()
+
+    def _zoom_region(self, mask: np.ndarray):
+        """Slices of the area around the skin found, if it is small enough to be worth a zoom."""
+        rows = np.flatnonzero((mask > self.threshold).any(axis=1))
+        cols = np.flatnonzero((mask > self.threshold).any(axis=0))
+        if rows.size == 0:
+            return None
+        longest = max(mask.shape)
+        side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+        margin = 0.25 * side + 0.03 * longest
+        if side + 2 * margin > 0.6 * longest:
+            return None
+        r0, r1 = int(max(0, rows[0] - margin)), int(min(mask.shape[0], rows[-1] + 1 + margin))
+        c0, c1 = int(max(0, cols[0] - margin)), int(min(mask.shape[1], cols[-1] + 1 + margin))
+        return slice(r0, r1), slice(c0, c1)
 
     @staticmethod
     def _refine(mask: np.ndarray, rgb: np.ndarray, factor: float) -> np.ndarray:

@@ -7,5 +7,6 @@ sizes are in pixels.
 """
 
 from .guided import guided_filter
+from .local_mean import local_mean_filter
 
-__all__ = ["guided_filter"]
+__all__ = ["guided_filter", "local_mean_filter"]

@@ -54,6 +54,7 @@ FORMATS = {
     "webp": ".webp",
 }
 DEMO_OUTPUT = "skinsmooth-demo.jpg"
+_SMOOTH_OPTIONS = ("strength", "texture", "blemish", "scale", "method")
 _EXTS = tuple(WRITE_FORMATS)
 
 
@@ -61,6 +62,15 @@ def _presets() -> dict:
     from ..pipeline import PRESETS
 
     return PRESETS
+
+
+def _smooth_defaults() -> dict:
+    import inspect
+
+    from ..pipeline import smooth_skin
+
+    parameters = inspect.signature(smooth_skin).parameters
+    return {name: parameters[name].default for name in _SMOOTH_OPTIONS}
 
 
 def _scale(text: str):
@@ -105,12 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format for folder outputs (default: the input's)",
     )
     look = parser.add_argument_group("retouching (see smooth_skin)")
+    default = _smooth_defaults()
     look.add_argument("--preset", choices=tuple(_presets()), help="named settings")
-    look.add_argument("--strength", type=float, help="how much of the smoothed skin (0-1)")
-    look.add_argument("--texture", type=float, help="fine skin texture put back (0-1)")
-    look.add_argument("--blemish", type=float, help="blemish and spot attenuation (0-1)")
-    look.add_argument("--scale", type=_scale, help="'auto' (from the face size) or a number")
-    look.add_argument("--method", choices=METHODS, help="edge-preserving filter")
+    look.add_argument(
+        "--strength", type=float, help=f"how much smoothing, 0-1 ({default['strength']})"
+    )
+    look.add_argument(
+        "--texture", type=float, help=f"fine skin texture put back, 0-1 ({default['texture']})"
+    )
+    look.add_argument(
+        "--blemish", type=float, help=f"blemish and spot removal, 0-1 ({default['blemish']})"
+    )
+    look.add_argument(
+        "--scale", type=_scale, help=f"'auto' (from the skin area) or a number ({default['scale']})"
+    )
+    look.add_argument(
+        "--method", choices=METHODS, help=f"edge-preserving filter ({default['method']})"
+    )
     look.add_argument(
         "--mask", choices=MASKS, default="auto", help="skin mask: learned, colour or whole image"
     )
@@ -155,7 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["install-plugin"]:
         return _install_plugin(argv[1:])
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+    except ImportError as exc:  # a broken installation, not a usage error
+        _error(f"the retouching pipeline cannot be imported ({exc})")
+        return 1
+    try:
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the error (or --help)
         return int(exc.code or 0)
     debug = args.debug
@@ -184,7 +210,10 @@ def _install_plugin(argv: list[str]) -> int:
     except ImportError as exc:
         _error(f"the plug-in installer is not available in this installation ({exc})")
         return 2
-    return int(install_main(argv) or 0)
+    try:
+        return int(install_main(argv) or 0)
+    except SystemExit as exc:  # an installer that lets argparse exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
 
 
 def _smooth_options(args) -> dict:
@@ -193,21 +222,26 @@ def _smooth_options(args) -> dict:
         from ..pipeline import preset_options
 
         options.update(preset_options(args.preset))
-    for name in ("strength", "texture", "blemish", "scale", "method"):
+    for name in _SMOOTH_OPTIONS:
         value = getattr(args, name)
         if value is not None:
             options[name] = value
     return options
 
 
-def _check_options(options: dict) -> None:
-    """Let smooth_skin validate the options once, on a tiny image, before any file."""
+def _check_options(options: dict, mask: str) -> None:
+    """Validate the options once, before any file: smooth_skin on a tiny image, and the
+    learned mask's availability when it is required."""
     from ..pipeline import smooth_skin
 
     probe = np.full((16, 16, 3), 0.5, np.float32)
     try:
         smooth_skin(probe, mask=np.ones((16, 16), np.float32), **options)
-    except ValueError as exc:
+        if mask == "unet":
+            from ..masks.segmenter import default_segmenter
+
+            default_segmenter()
+    except (ValueError, ImportError, RuntimeError) as exc:
         raise UsageError(" ".join(str(exc).split())) from None
 
 
@@ -245,7 +279,7 @@ def _run(args) -> int:
         pixel_limit=round(args.max_megapixels * 1e6),
         debug=args.debug,
     )
-    _check_options(settings.smooth)
+    _check_options(settings.smooth, settings.mask)
     if folder:
         try:
             os.makedirs(output, exist_ok=True)

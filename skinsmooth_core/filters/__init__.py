@@ -5,3 +5,6 @@ untouched), dtype uint8, uint16, float32 or float64; output of the same shape
 and dtype. Intensity parameters are on the [0, 1] scale whatever the dtype;
 sizes are in pixels.
 """
+
+from .smart_blur import smart_blur
+from .surface_blur import surface_blur

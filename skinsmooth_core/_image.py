@@ -63,7 +63,9 @@ def check_image(image, *, name: str = "image", allow_alpha: bool = True) -> np.n
 
 def check_int(value, name: str, *, minimum: int = 0) -> int:
     """Validate an integer parameter (a size in pixels) and return it as ``int``."""
-    if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not isinstance(value, Integral | np.integer):
         if isinstance(value, Real) and float(value).is_integer():
             value = int(value)
         else:

@@ -5,3 +5,7 @@ untouched), dtype uint8, uint16, float32 or float64; output of the same shape
 and dtype. Intensity parameters are on the [0, 1] scale whatever the dtype;
 sizes are in pixels.
 """
+
+from .guided import guided_filter
+
+__all__ = ["guided_filter"]

@@ -149,7 +149,9 @@ def install(args: argparse.Namespace) -> Path:
     Returns the installed plug-in folder ``.../plug-ins/skinsmooth``.
     """
     flatpak = getattr(args, "flatpak", False)
-    plugins_dir = Path(args.dest) if args.dest else config_dir(flatpak=flatpak) / "plug-ins"
+    plugins_dir = (
+        Path(args.dest).expanduser() if args.dest else config_dir(flatpak=flatpak) / "plug-ins"
+    )
     destination = copy_plugin(plugins_dir)
     print(f"copied the plug-in to {destination / (PLUGIN_NAME + '.py')}")
     if args.no_deps:

@@ -22,7 +22,7 @@ PROCEDURE = "plug-in-skinsmooth"
 def _add_dependency_folder():
     """Put the dependencies installed for this Python version first on sys.path."""
     here = os.path.dirname(os.path.realpath(__file__))
-    deps = os.path.join(here, "deps", "python%d.%d" % sys.version_info[:2])
+    deps = os.path.join(here, "deps", "python{}.{}".format(*sys.version_info[:2]))
     if os.path.isdir(deps) and deps not in sys.path:
         sys.path.insert(0, deps)
 
@@ -90,10 +90,11 @@ def _import_core():
     """Import numpy and skinsmooth_core, or explain how to install them for GIMP's Python."""
     try:
         import numpy
-        import skinsmooth_core.masks as masks
         import skinsmooth_core.pipeline as pipeline
+
+        import skinsmooth_core.masks as masks
     except ImportError as exc:
-        version = "%d.%d" % sys.version_info[:2]
+        version = "{}.{}".format(*sys.version_info[:2])
         raise PluginError(
             f"Skin Smoothing needs the skinsmooth Python package in GIMP's Python {version} "
             f"({exc}). Install it with: skinsmooth install-plugin gimp --python-version {version}"
@@ -287,7 +288,7 @@ def run(procedure, run_mode, image, drawables, config, data):
         Gimp.displays_flush()
     except PluginError as exc:
         return procedure.new_return_values(exc.status, GLib.Error(str(exc)))
-    except (ValueError, RuntimeError, MemoryError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure must come back as a GIMP error
         # The core's messages say what is wrong (e.g. SegmenterUnavailable names the package).
         message = f"Skin Smoothing failed: {type(exc).__name__}: {exc}"
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
@@ -334,11 +335,20 @@ class SkinSmooth(Gimp.PlugIn):
             "texture", "_Texture", "How much fine skin texture is kept", 0.0, 1.0, 0.35, flags
         )
         procedure.add_double_argument(
-            "blemish", "_Blemish removal", "How strongly small spots are removed", 0.0, 1.0, 0.5,
+            "blemish",
+            "_Blemish removal",
+            "How strongly small spots are removed",
+            0.0,
+            1.0,
+            0.5,
             flags,
         )
         procedure.add_choice_argument(
-            "method", "Smoothing _method", "Edge-preserving filter", _choice(METHODS), "guided",
+            "method",
+            "Smoothing _method",
+            "Edge-preserving filter",
+            _choice(METHODS),
+            "guided",
             flags,
         )
         procedure.add_choice_argument(

@@ -74,9 +74,9 @@ def test_presets_and_overrides(tmp_path, photo_png, face, preset):
 
 def test_every_smooth_skin_option_reaches_it(tmp_path, photo_png, face):
     args = ["--strength", "0.7", "--texture", "0.1", "--blemish", "0.9", "--scale", "1.5"]
-    args += ["--method", "bilateral", *COLOR]
+    args += ["--method", "surface", *COLOR]
     assert run(photo_png, "-o", tmp_path / "x.png", *args) == 0
-    options = dict(strength=0.7, texture=0.1, blemish=0.9, scale=1.5, method="bilateral")
+    options = dict(strength=0.7, texture=0.1, blemish=0.9, scale=1.5, method="surface")
     np.testing.assert_array_equal(read_image(tmp_path / "x.png")[0], expected(face, **options))
 
 

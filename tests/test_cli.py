@@ -238,6 +238,13 @@ def test_usage_errors_exit_2_without_traceback(tmp_path, photo_png, capsys, args
     assert not (tmp_path / "o.jpg").exists()
 
 
+def test_clashing_outputs_refused_before_any_work(tmp_path, shoot, capsys):
+    write_image(shoot / "a-mask.png", np.zeros((8, 8), np.uint8))
+    assert run(shoot, "-o", tmp_path / "out", "--save-mask", *COLOR) == 2
+    assert "would both be written to" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_several_inputs_need_a_folder(tmp_path, shoot, capsys):
     assert run(shoot / "a.png", shoot / "b.jpg", "-o", tmp_path / "x.jpg") == 2
     assert "-o must be a folder" in capsys.readouterr().err

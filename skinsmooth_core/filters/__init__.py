@@ -5,3 +5,9 @@ untouched), dtype uint8, uint16, float32 or float64; output of the same shape
 and dtype. Intensity parameters are on the [0, 1] scale whatever the dtype;
 sizes are in pixels.
 """
+
+from .guided import guided_filter
+from .smart_blur import smart_blur
+from .surface_blur import surface_blur
+
+__all__ = ["guided_filter", "smart_blur", "surface_blur"]

@@ -1,0 +1,97 @@
+"""The colour skin detector and the skin_mask entry point, on real pixels."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from conftest import DTYPES, as_dtype
+
+from skinsmooth_core.masks import SkinMaskFallbackWarning, detect_skin_color, skin_mask
+
+FACE = (slice(90, 150), slice(190, 250))  # forehead, cheeks and nose of the astronaut
+FLAG_BLUE = (slice(0, 90), slice(0, 40))  # the blue canton of the flag
+HELMET_VISOR = (slice(400, 480), slice(300, 420))  # the black visor of the helmet
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_face_in_blue_background_out(astronaut, dtype):
+    mask = detect_skin_color(as_dtype(astronaut, dtype))
+    assert mask.dtype == np.float32 and mask.shape == astronaut.shape[:2]
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert (mask[FACE] > 0.5).mean() > 0.85
+    assert (mask[FLAG_BLUE] < 0.1).mean() > 0.95
+    assert mask[HELMET_VISOR].mean() < 0.1
+
+
+def test_dtypes_agree(astronaut):
+    reference = detect_skin_color(astronaut)
+    for dtype in DTYPES[1:]:
+        mask = detect_skin_color(as_dtype(astronaut, dtype))
+        np.testing.assert_allclose(mask, reference, atol=1e-4)
+
+
+def test_alpha_ignored(astronaut):
+    alpha = (np.arange(512 * 512) % 256).reshape(512, 512)
+    rgba = np.dstack([astronaut, alpha]).astype(np.uint8)
+    np.testing.assert_array_equal(detect_skin_color(rgba), detect_skin_color(astronaut))
+
+
+@pytest.mark.parametrize(
+    "colour, expected",
+    [((0, 0, 255), 0.0), ((0, 200, 0), 0.0), ((128, 128, 128), 0.0), ((0, 0, 0), 0.0),
+     ((210, 160, 130), 1.0), ((110, 70, 50), 1.0)],
+)  # fmt: skip
+def test_flat_colours(colour, expected):
+    # Light and dark skin tones are in; blue, green, grey and black are out.
+    image = np.full((4, 5, 3), colour, dtype=np.uint8)
+    mask = detect_skin_color(image)
+    assert np.all(np.abs(mask - expected) < 0.5), (colour, mask[0, 0])
+
+
+def test_grey_image_gives_luminance_gate(astronaut):
+    grey = astronaut.mean(axis=2).astype(np.uint8)
+    for image in (grey, grey[:, :, None]):
+        mask = detect_skin_color(image)
+        assert mask.shape == grey.shape and mask.dtype == np.float32
+        assert np.all(mask[grey > 40] == 1.0) and np.all(mask[grey < 5] == 0.0)
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4, 2)), np.zeros((0, 4, 3)), np.zeros((4, 4, 3), np.int32), [[1, 2]],
+            np.full((2, 2, 3), np.nan)],
+)  # fmt: skip
+def test_bad_images_rejected(bad):
+    with pytest.raises(ValueError):
+        detect_skin_color(bad)
+    with pytest.raises(ValueError):
+        skin_mask(bad, "color")
+
+
+@pytest.mark.parametrize("method", ["colour", "UNET", None, 1])
+def test_bad_method_rejected(astronaut, method):
+    with pytest.raises(ValueError, match="method"):
+        skin_mask(astronaut, method)
+
+
+def test_skin_mask_color_is_the_detector(astronaut):
+    np.testing.assert_array_equal(skin_mask(astronaut, "color"), detect_skin_color(astronaut))
+
+
+def test_auto_falls_back_with_a_warning(astronaut, monkeypatch):
+    # Make the learned segmenter unimportable, as on an install without it.
+    monkeypatch.setitem(sys.modules, "skinsmooth_core.masks.segmenter", None)
+    with pytest.warns(SkinMaskFallbackWarning, match="colour detector"):
+        mask = skin_mask(astronaut)
+    np.testing.assert_array_equal(mask, detect_skin_color(astronaut))
+    with pytest.raises(ImportError):
+        skin_mask(astronaut, "unet")
+
+
+def test_auto_result_is_a_mask(astronaut):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkinMaskFallbackWarning)
+        mask = skin_mask(astronaut)
+    assert mask.shape == (512, 512) and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert mask[FACE].mean() > 0.6

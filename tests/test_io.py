@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import tifffile
 from conftest import as_dtype
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
@@ -355,8 +356,6 @@ def test_orientation_on_deep_paths(tmp_path, photo, orientation):
     from skinsmooth_core.io._png16 import encode_png16
 
     (tmp_path / "o.png").write_bytes(encode_png16(image16, exif=meta.exif))
-    import tifffile
-
     tifffile.imwrite(
         tmp_path / "o.tif", image16, photometric="rgb", extratags=[(274, "H", 1, orientation, True)]
     )
@@ -420,8 +419,6 @@ class EncoderCrash(RuntimeError):
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "tif"])
 def test_failure_during_encoding_leaves_nothing(tmp_path, photo, monkeypatch, ext):
-    import tifffile
-
     def crash_after_some_bytes(file, *args, **kwargs):
         file.write(b"partial data")
         raise EncoderCrash("disk vanished")
@@ -487,6 +484,8 @@ def good_files(tmp_path_factory, photo):
         write_image(files[ext], image)
     files["tif"] = folder / "x.tif"
     write_image(files["tif"], as_dtype(photo, np.float32))
+    files["raw.tif"] = folder / "raw.tif"
+    tifffile.imwrite(files["raw.tif"], photo, photometric="rgb")  # uncompressed
     return {ext: path.read_bytes() for ext, path in files.items()}
 
 
@@ -501,6 +500,7 @@ BAD_FILES = [
     ("truncated.png", lambda g: g["png"][: len(g["png"]) // 2], "truncated"),
     ("truncated16.png", lambda g: g["16.png"][: len(g["16.png"]) // 2], "truncated"),
     ("truncated.tif", lambda g: g["tif"][: len(g["tif"]) // 2], "truncated"),
+    ("truncated-raw.tif", lambda g: g["raw.tif"][: len(g["raw.tif"]) // 2], "truncated"),
     ("corrupt.png", lambda g: _corrupt_png(g["png"]), "corrupt"),
     ("corrupt16.png", lambda g: _corrupt_png(g["16.png"]), "corrupt"),
     ("header.jpg", lambda g: b"\xff\xd8\xff" + bytes(500), "not an image|corrupt"),

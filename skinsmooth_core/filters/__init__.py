@@ -7,5 +7,7 @@ sizes are in pixels.
 """
 
 from .guided import guided_filter
+from .smart_blur import smart_blur
+from .surface_blur import surface_blur
 
-__all__ = ["guided_filter"]
+__all__ = ["guided_filter", "smart_blur", "surface_blur"]

@@ -118,7 +118,7 @@ def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, UnidentifiedImageError):
         return "not an image file (or an unsupported format; JPEG, PNG, TIFF and WebP are read)"
-    if "truncated" in text.lower() or isinstance(exc, EOFError):
+    if "truncated" in text.lower() or "failed to read" in text or isinstance(exc, EOFError):
         return f"file is truncated ({text})"
     return f"corrupt or unreadable image data ({text})"
 

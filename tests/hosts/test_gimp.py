@@ -1,0 +1,296 @@
+"""The GIMP 3 plug-in in the real GIMP 3 (Debian trixie chroot, headless).
+
+Prepares (or reuses) the chroot with tests/hosts/gimp_chroot.sh, installs the
+plug-in with the real installer (``skinsmooth install-plugin gimp``, dependencies
+for the chroot's Python 3.13) into a throwaway HOME inside the chroot, runs
+``gimp-console-3.0`` with tests/hosts/gimp_batch.py, which calls
+``plug-in-skinsmooth`` through the PDB on a portrait and exports before/after
+images, then checks the exported files here.
+
+Run with ``pytest -m gimp`` as root on Linux. When GIMP 3 cannot be set up the
+tests skip, unless SKINSMOOTH_REQUIRE_HOSTS=1 (CI), where they fail.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from skinsmooth_core.masks import skin_mask
+
+pytestmark = pytest.mark.gimp
+
+HERE = Path(__file__).resolve().parent
+CHROOT_SCRIPT = HERE / "gimp_chroot.sh"
+GIMP_PYTHON = "3.13"  # Debian trixie's GIMP 3 runs Python 3.13
+# Regions of the astronaut portrait (rows, columns).
+FACE = np.s_[95:145, 190:250]  # cheeks, nose, mouth
+WALL = np.s_[0:60, 320:390]  # grey studio wall
+VISOR = np.s_[400:480, 320:420]  # black helmet visor
+FACE_RECT = (150, 60, 70, 110)  # x, y, width, height, as in gimp_batch.py
+ARGS = dict(strength=0.8, texture=0.3, blemish=0.5, method="guided")  # as in gimp_batch.py
+
+
+def _unavailable(reason):
+    if os.environ.get("SKINSMOOTH_REQUIRE_HOSTS") == "1":
+        pytest.fail(f"GIMP 3 is required (SKINSMOOTH_REQUIRE_HOSTS=1) but {reason}")
+    pytest.skip(f"GIMP 3 not available: {reason}")
+
+
+def _tail(text, lines=40):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def chroot():
+    """The prepared trixie chroot (created on first use, then reused from its cache)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        _unavailable("the Debian trixie chroot with GIMP 3 needs Linux and root")
+    try:
+        result = subprocess.run(
+            [str(CHROOT_SCRIPT), "prepare"], capture_output=True, text=True, timeout=1800
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _unavailable(f"preparing the chroot failed: {exc}")
+    if result.returncode != 0:
+        _unavailable(f"preparing the chroot failed:\n{_tail(result.stderr)}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def _write_inputs(folder):
+    folder.mkdir(parents=True)
+    astronaut = data.astronaut()
+    cv2.imwrite(str(folder / "astronaut.png"), astronaut[:, :, ::-1])
+    # 16-bit with real 16-bit content: low bytes that an 8-bit round trip would lose.
+    low_bits = np.random.default_rng(0).integers(0, 257, astronaut.shape)
+    deep = np.minimum(astronaut.astype(np.int64) * 257 + low_bits, 65535).astype(np.uint16)
+    cv2.imwrite(str(folder / "astronaut16.png"), deep[:, :, ::-1])
+    return deep
+
+
+@pytest.fixture(scope="module")
+def gimp_run(chroot):
+    """Install the plug-in into a throwaway HOME in the chroot and run the batch in GIMP."""
+    name = f"skinsmooth-gimp-{uuid.uuid4().hex[:8]}"
+    work = chroot / "tmp" / name
+    inside = f"/tmp/{name}"  # the same folder as seen from inside the chroot
+    plugins = work / "home" / ".config" / "GIMP" / "3.0" / "plug-ins"
+    timings = {}
+    try:
+        deep = _write_inputs(work / "in")
+        shutil.copy(HERE / "gimp_batch.py", work / "gimp_batch.py")
+        start = time.monotonic()
+        installer = subprocess.run(
+            [sys.executable, "-m", "skinsmooth_core.cli", "install-plugin", "gimp"]
+            + ["--dest", str(plugins), "--python-version", GIMP_PYTHON],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        timings["install"] = time.monotonic() - start
+        assert installer.returncode == 0, f"installer failed:\n{installer.stdout}{installer.stderr}"
+        start = time.monotonic()
+        command = [
+            str(CHROOT_SCRIPT),
+            "run",
+            "env",
+            f"HOME={inside}/home",
+            f"SKINSMOOTH_GIMP_WORK={inside}",
+            "gimp-console-3.0",
+            "-i",
+            "-n",
+            "--no-splash",
+            "--batch-interpreter=python-fu-eval",
+            "-b",
+            f"exec(open('{inside}/gimp_batch.py').read())",
+            "--quit",
+        ]
+        gimp = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        timings["gimp"] = time.monotonic() - start
+        log = gimp.stdout + gimp.stderr
+        results_file = work / "out" / "results.json"
+        assert gimp.returncode == 0 and results_file.is_file(), (
+            f"GIMP failed (exit {gimp.returncode}):\n{_tail(log, 80)}"
+        )
+        print(f"GIMP timings: {timings}")
+        yield {
+            "results": json.loads(results_file.read_text()),
+            "out": work / "out",
+            "plugins": plugins,
+            "deep": deep,
+            "log": log,
+        }
+    finally:
+        if os.environ.get("SKINSMOOTH_KEEP_GIMP_WORK") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _read(path):
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert image is not None, f"GIMP did not export {path.name}"
+    if image.ndim == 3:
+        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]  # BGR(A) -> RGB(A)
+    return image
+
+
+def _pair(run, name, ext="png"):
+    return _read(run["out"] / f"{name}-before.{ext}"), _read(run["out"] / f"{name}-after.{ext}")
+
+
+def _result(run, name):
+    result = run["results"][name]
+    assert result["status"] != "batch-exception", result["message"]
+    return result
+
+
+def _mean_change(before, after, region):
+    return float(np.abs(after[region].astype(np.float64) - before[region]).mean())
+
+
+def test_installer_put_plugin_and_deps_in_place(gimp_run):
+    folder = gimp_run["plugins"] / "skinsmooth"
+    script = folder / "skinsmooth.py"
+    assert script.is_file() and os.access(script, os.X_OK)
+    deps = folder / "deps" / f"python{GIMP_PYTHON}"
+    assert (deps / "skinsmooth_core" / "pipeline").is_dir()
+    assert (deps / "numpy").is_dir() and (deps / "scipy").is_dir()
+
+
+def test_new_layer_smooths_skin_only(gimp_run):
+    result = _result(gimp_run, "rgb8_new_layer")
+    assert result["status"] == "success", result
+    names = [layer["name"] for layer in result["after"]["layers"]]
+    assert len(names) == 2 and result["new_layer"] == names[0] == "Background (skin smoothed)"
+    assert result["after"]["layers"][1] == result["before"]["layers"][0]  # original kept
+    before, after = _pair(gimp_run, "rgb8_new_layer")
+    assert after.dtype == np.uint8 and after.shape == before.shape
+    assert _mean_change(before, after, FACE) > 1.0
+    np.testing.assert_array_equal(after[WALL], before[WALL])
+    np.testing.assert_array_equal(after[VISOR], before[VISOR])
+    # Everywhere the colour mask is zero, the pixels are the original ones.
+    outside = skin_mask(before, method="color") == 0
+    assert outside.mean() > 0.3
+    np.testing.assert_array_equal(after[outside], before[outside])
+
+
+def test_same_result_as_the_core(gimp_run):
+    from skinsmooth_core.pipeline import smooth_skin
+
+    before, after = _pair(gimp_run, "rgb8_new_layer")
+    expected = smooth_skin(before, skin_mask(before, method="color"), **ARGS)
+    difference = np.abs(after.astype(np.int16) - expected)
+    # GIMP's Python 3.13 runs other numpy/scipy builds: allow float rounding, not more.
+    assert difference.max() <= 2 and (difference > 1).mean() < 1e-3
+
+
+def test_sixteen_bit_stays_sixteen_bit(gimp_run):
+    result = _result(gimp_run, "rgb16_in_place")
+    assert result["status"] == "success", result
+    assert result["before"]["precision"] == result["after"]["precision"] == "u16-non-linear"
+    assert len(result["after"]["layers"]) == 1
+    before, after = _pair(gimp_run, "rgb16_in_place")
+    assert before.dtype == after.dtype == np.uint16
+    np.testing.assert_array_equal(before, gimp_run["deep"])  # GIMP loaded all 16 bits
+    np.testing.assert_array_equal(after[WALL], before[WALL])
+    changed = after[FACE] != before[FACE]
+    assert changed.mean() > 0.5
+    # New values use the full 16-bit range, not 8-bit values scaled by 257.
+    assert (after[FACE][changed] % 257 != 0).mean() > 0.9
+
+
+def test_selection_is_respected(gimp_run):
+    result = _result(gimp_run, "selection")
+    assert result["status"] == "success", result
+    before, after = _pair(gimp_run, "selection")
+    x, y, width, height = FACE_RECT
+    inside = np.zeros(before.shape[:2], bool)
+    inside[y : y + height, x : x + width] = True
+    np.testing.assert_array_equal(after[~inside], before[~inside])
+    assert _mean_change(before, after, np.s_[95:145, 190:220]) > 1.0
+
+
+def test_grey_sixteen_bit_with_selection_mask(gimp_run):
+    result = _result(gimp_run, "grey16")
+    assert result["status"] == "success", result
+    assert result["after"]["base_type"] == "gray"
+    assert result["after"]["precision"] == "u16-non-linear"
+    before, after = _pair(gimp_run, "grey16")
+    assert before.ndim == after.ndim == 2 and after.dtype == np.uint16
+    x, y, width, height = FACE_RECT
+    inside = np.zeros(before.shape, bool)
+    inside[y : y + height, x : x + width] = True
+    np.testing.assert_array_equal(after[~inside], before[~inside])
+    assert _mean_change(before, after, np.s_[95:145, 190:220]) > 100  # of 65535
+
+
+def test_rgba_alpha_untouched(gimp_run):
+    result = _result(gimp_run, "rgba8")
+    assert result["status"] == "success", result
+    before, after = _pair(gimp_run, "rgba8")
+    assert before.shape[2] == after.shape[2] == 4
+    alpha = before[:, :, 3]
+    assert alpha.min() == 0 and 0 < np.median(alpha[:, 300:400]) < 255  # a real ramp
+    np.testing.assert_array_equal(after[:, :, 3], alpha)
+    assert _mean_change(before, after, FACE) > 1.0
+    np.testing.assert_array_equal(after[WALL], before[WALL])
+
+
+def test_float_linear_is_smoothed_in_perceptual_values(gimp_run):
+    result = _result(gimp_run, "float_linear")
+    assert result["status"] == "success", result
+    assert result["after"]["precision"] == "float-linear"
+    before, after = _pair(gimp_run, "float_linear", "tif")
+    assert after.dtype == np.float32
+    np.testing.assert_allclose(after[WALL], before[WALL], atol=1e-6)
+    # GIMP exports gamma-encoded floats: the input is the 8-bit portrait.
+    before8, after8 = _pair(gimp_run, "rgb8_new_layer")
+    np.testing.assert_allclose(before, before8 / 255.0, atol=1e-4)
+    # The same result as the 8-bit run: the filters saw gamma-encoded values, not linear light.
+    assert np.abs(after - after8 / 255.0).max() < 2.5 / 255
+
+
+def test_layer_mask_output(gimp_run):
+    result = _result(gimp_run, "layer_mask")
+    assert result["status"] == "success", result
+    layers = result["after"]["layers"]
+    assert len(layers) == 2 and layers[0]["has_mask"] and not layers[1]["has_mask"]
+    before, after = _pair(gimp_run, "layer_mask")
+    assert _mean_change(before, after, FACE) > 1.0
+    np.testing.assert_array_equal(after[VISOR], before[VISOR])
+
+
+def test_channel_output_leaves_pixels(gimp_run):
+    result = _result(gimp_run, "channel")
+    assert result["status"] == "success", result
+    assert result["after"]["channels"] == ["Skin mask"] and result["before"]["channels"] == []
+    assert result["after"]["layers"] == result["before"]["layers"]
+    before, after = _pair(gimp_run, "channel")
+    np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("name", ["indexed", "group"])
+def test_unsupported_drawable_is_a_gimp_error(gimp_run, name):
+    result = _result(gimp_run, name)
+    assert result["status"] == "calling-error", result
+    assert ("indexed" if name == "indexed" else "group") in result["message"]
+    assert result["after"] == result["before"]  # image left as it was
+
+
+def test_missing_model_is_a_gimp_error(gimp_run):
+    result = _result(gimp_run, "model_only")
+    deps = gimp_run["plugins"] / "skinsmooth" / "deps" / f"python{GIMP_PYTHON}"
+    if (deps / "ai_edge_litert").is_dir():
+        assert result["status"] == "success", result
+    else:
+        assert result["status"] == "execution-error", result
+        assert "ai-edge-litert" in result["message"] or "model" in result["message"]
+        assert result["after"] == result["before"]

@@ -141,35 +141,47 @@ class LayerSource:
             self.selection = pixels.selection_to_float(selection.pixelData(x, y, w, h), w, h)
 
 
-def compute(core, image, selection, settings, skin=None):
-    """Run the core on `image`: returns (result, skin mask limited to the selection, warnings).
+def compute(core, image, selection, settings, skin=None, want_mask=False):
+    """Run the core on `image`: returns (result, mask or None, warnings).
 
-    `skin` is a precomputed skin mask of `image` (the preview caches it). With a
-    selection, pixels outside it are returned unchanged.
+    The smoothing uses the pipeline's own (edge-refined) skin mask. The mask
+    returned (for the mask outputs and the preview, or when `want_mask`) is
+    ``skin_mask`` limited to the selection; `skin` is a cached ``skin_mask`` of
+    `image`. With a selection, only selected pixels change.
     """
+    transparency = settings.output == "new_layer" and settings.mask_output == "transparency_mask"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        mask = None
         if settings.mask_source == "selection":
             if selection is None:
-                raise ValueError(
-                    "The mask source is the current selection, but nothing is selected."
-                )
-            mask = selection
+                raise ValueError("The mask is the current selection, but nothing is selected.")
+            mask = layer_mask = selection
         else:
-            if skin is None:
-                skin = core.skin_mask(image, method=settings.mask_source)
-            mask = skin if selection is None else skin * selection
-        if settings.output == "new_layer" and settings.mask_output == "transparency_mask":
+            layer_mask = settings.mask_source
+            if want_mask or settings.mask_output != "none":
+                if skin is None:
+                    skin = core.skin_mask(image, method=settings.mask_source)
+                mask = skin if selection is None else skin * selection
+        if transparency:
             # The layer gets the smoothing everywhere (within the selection); the
             # transparency mask decides where it shows, and the user can paint it.
-            layer_mask = "none" if selection is None else selection
-        else:
-            layer_mask = mask
+            layer_mask = "none"
         result = core.smooth_skin(image, mask=layer_mask, **settings.smooth_options(core.presets))
     if selection is not None:
-        result = np.where(selection[..., None] > 0, result, image)
+        result = _composite(core, image, result, selection)
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     return result, mask, messages
+
+
+def _composite(core, image, result, selection):
+    """`result` where selected, `image` elsewhere; a feathered selection blends the two."""
+    inside = selection[..., None]
+    if np.isin(selection, (0.0, 1.0)).all():
+        return np.where(inside > 0, result, image)
+    original = core.to_float(image)
+    blended = original + (core.to_float(result) - original) * inside
+    return core.from_float(blended, image.dtype)
 
 
 class Amount(QWidget):
@@ -345,7 +357,7 @@ class SkinSmoothingDialog(QDialog):
     # -- preview ----------------------------------------------------------------
     def _make_preview_images(self):
         image, selection = self.source.image, self.source.selection
-        factor = max(1, int(np.ceil(max(image.shape[:2]) / PREVIEW_SIZE)))
+        factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
         h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
         small = self.core.to_float(image[:h, :w])
         self.small = self.core.downscale_local_mean(small, (factor, factor, 1)).astype(np.float32)
@@ -368,22 +380,18 @@ class SkinSmoothingDialog(QDialog):
         try:
             skin = None
             if settings.mask_source != "selection":
-                key = settings.mask_source
-                if key not in self._skin_cache:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        skin = self.core.skin_mask(self.small, method=key)
-                    self._skin_cache[key] = (skin, [str(w.message) for w in caught])
-                skin, mask_warnings = self._skin_cache[key]
-            else:
-                mask_warnings = []
+                if settings.mask_source not in self._skin_cache:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # compute() reports the fallback
+                        skin = self.core.skin_mask(self.small, method=settings.mask_source)
+                    self._skin_cache[settings.mask_source] = skin
+                skin = self._skin_cache[settings.mask_source]
             result, mask, messages = compute(
-                self.core, self.small, self.small_selection, settings, skin
+                self.core, self.small, self.small_selection, settings, skin, want_mask=True
             )
             self._result, self._mask = result, mask
-            notes = list(dict.fromkeys(mask_warnings + messages))
             self.status.setStyleSheet("")
-            self.status.setText("\n".join(notes))
+            self.status.setText("\n".join(messages))
         except Exception as exc:  # shown to the user; the dialog stays usable
             self._result, self._mask = self.small, None
             self.status.setStyleSheet("color: #d04040")
@@ -405,7 +413,12 @@ class SkinSmoothingDialog(QDialog):
         picture = np.ascontiguousarray(picture)
         h, w = picture.shape[:2]
         qimage = QImage(picture.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
-        self.preview.setPixmap(QPixmap.fromImage(qimage))
+        pixmap = QPixmap.fromImage(qimage)
+        if max(w, h) > PREVIEW_SIZE:
+            pixmap = pixmap.scaled(
+                PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation
+            )
+        self.preview.setPixmap(pixmap)
 
 
 def _message(parent, text, details=None, icon=QMessageBox.Warning):
@@ -416,10 +429,44 @@ def _message(parent, text, details=None, icon=QMessageBox.Warning):
     box.exec_()
 
 
+def _selection(mask, rect):
+    x, y, w, h = rect
+    selection = Selection()
+    selection.resize(w, h)
+    selection.setPixelData(pixels.encode_mask(mask, "U8"), x, y, w, h)
+    return selection
+
+
+def _add_transparency_mask(document, layer, mask, rect):
+    """Give `layer` a transparency mask holding `mask`.
+
+    Krita 5.1's scripting API cannot write a transparency mask's pixels, so
+    this does what a user would: select the mask, then Layer > Add >
+    Transparency Mask (which starts from the selection); the previous
+    selection is restored afterwards.
+    """
+    app = Krita.instance()
+    previous = document.selection()
+    document.setSelection(_selection(mask, rect))
+    document.setActiveNode(layer)
+    document.waitForDone()
+    app.action("add_new_transparency_mask").trigger()
+    document.waitForDone()
+    if previous is not None:
+        document.setSelection(previous)
+    else:
+        app.action("deselect").trigger()
+    document.waitForDone()
+    masks = [child for child in layer.childNodes() if child.type() == "transparencymask"]
+    if not masks:
+        raise RuntimeError("Krita did not add the transparency mask")
+    masks[-1].setName("Skin mask")
+    return masks[-1]
+
+
 def apply_to_document(source, settings, result, mask):
     """Write `result` (and optionally `mask`) into the document; undo it all on failure."""
     document, node = source.document, source.node
-    x, y, w, h = source.rect
     data = pixels.from_rgba(result, source.model, source.depth)
     created = []
     try:
@@ -429,22 +476,17 @@ def apply_to_document(source, settings, result, mask):
             target.setName(f"{node.name()} (skin smoothed)")
             node.parentNode().addChildNode(target, node)
             created.append(target)
+        target.setPixelData(data, *source.rect)
         if settings.output == "new_layer" and settings.mask_output == "transparency_mask":
-            transparency = document.createTransparencyMask("Skin mask")
-            target.addChildNode(transparency, None)
-            created.append(transparency)
-            transparency.setPixelData(
-                pixels.encode_mask(mask, transparency.colorDepth()), x, y, w, h
-            )
-        target.setPixelData(data, x, y, w, h)
+            _add_transparency_mask(document, target, mask, source.rect)
         if settings.mask_output == "selection":
-            selection = Selection()
-            selection.resize(w, h)
-            selection.setPixelData(pixels.encode_mask(mask, "U8"), x, y, w, h)
-            document.setSelection(selection)
+            document.setSelection(_selection(mask, source.rect))
     except Exception:
         for created_node in reversed(created):
             created_node.remove()
+        if target is node:
+            original = pixels.from_rgba(source.image, source.model, source.depth)
+            node.setPixelData(original, *source.rect)
         raise
     document.setActiveNode(target)
     document.refreshProjection()

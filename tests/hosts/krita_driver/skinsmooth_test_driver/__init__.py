@@ -51,9 +51,10 @@ class Driver:
             for n in doc.topLevelNodes()
         ]
 
-    def dump(self, node, name, doc):
+    def dump(self, node, name, doc, projection=False):
         w, h = doc.width(), doc.height()
-        data = bytes(node.pixelData(0, 0, w, h))
+        read = node.projectionPixelData if projection else node.pixelData
+        data = bytes(read(0, 0, w, h))
         (self.out / f"{name}.raw").write_bytes(data)
         return {
             "name": node.name(),
@@ -62,7 +63,16 @@ class Driver:
             "width": w,
             "height": h,
             "bytes": len(data),
+            "file": f"{name}.raw",
         }
+
+    def new_nodes(self, doc, before):
+        """Top-level paint layers that are not in `before` (a set of uniqueIds)."""
+        nodes = doc.topLevelNodes()
+        return [n for n in nodes if n.type() == "paintlayer" and n.uniqueId() not in before]
+
+    def ids(self, doc):
+        return {n.uniqueId() for n in doc.topLevelNodes()}
 
     def find_top(self, name):
         for widget in QApplication.topLevelWidgets():
@@ -168,11 +178,12 @@ class Driver:
         self.log("cancel done")
 
         # 1: fixed settings, new layer above, no selection; screenshot of the dialog.
+        before = self.ids(doc)
         seen = self.run_action(
             self.fill_and_click(settings, QDialogButtonBox.Ok, job.get("screenshot"))
         )
         doc.waitForDone()
-        new_layer = doc.activeNode()
+        (new_layer,) = self.new_nodes(doc, before)
         self.facts["actions"]["new_layer"] = {
             "seen": seen,
             "layers": self.layers(doc),
@@ -191,12 +202,14 @@ class Driver:
         selection.select(x, y, w, h, 255)
         doc.setSelection(selection)
         doc.setActiveNode(original)
+        before = self.ids(doc)
         seen = self.run_action(self.fill_and_click(settings, QDialogButtonBox.Ok))
         doc.waitForDone()
+        (new_layer,) = self.new_nodes(doc, before)
         self.facts["actions"]["selection"] = {
             "seen": seen,
             "layers": self.layers(doc),
-            "result": self.dump(doc.activeNode(), "selection_layer", doc),
+            "result": self.dump(new_layer, "selection_layer", doc),
         }
         self.log("selection done")
 
@@ -208,9 +221,10 @@ class Driver:
         original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]
         doc.setActiveNode(original)
         masked = dict(settings, mask_output="transparency_mask")
+        before = self.ids(doc)
         seen = self.run_action(self.fill_and_click(masked, QDialogButtonBox.Ok))
         doc.waitForDone()
-        layer16 = doc.activeNode()
+        (layer16,) = self.new_nodes(doc, before)
         mask_nodes = [c for c in layer16.childNodes() if c.type() == "transparencymask"]
         self.facts["actions"]["u16_mask"] = {
             "seen": seen,
@@ -218,7 +232,9 @@ class Driver:
             "selection_after": doc.selection() is not None,
             "original": self.dump(original, "original_u16", doc),
             "result": self.dump(layer16, "u16_layer", doc),
-            "mask": self.dump(mask_nodes[0], "u16_mask", doc) if mask_nodes else None,
+            "masks": [m.name() for m in mask_nodes],
+            # Krita 5.1 cannot read a mask's pixels: the layer's projection carries it as alpha.
+            "projection": self.dump(layer16, "u16_projection", doc, projection=True),
         }
         self.log("16-bit done")
 

@@ -74,9 +74,9 @@ def test_presets_and_overrides(tmp_path, photo_png, face, preset):
 
 def test_every_smooth_skin_option_reaches_it(tmp_path, photo_png, face):
     args = ["--strength", "0.7", "--texture", "0.1", "--blemish", "0.9", "--scale", "1.5"]
-    args += ["--method", "bilateral", *COLOR]
+    args += ["--method", "surface", *COLOR]
     assert run(photo_png, "-o", tmp_path / "x.png", *args) == 0
-    options = dict(strength=0.7, texture=0.1, blemish=0.9, scale=1.5, method="bilateral")
+    options = dict(strength=0.7, texture=0.1, blemish=0.9, scale=1.5, method="surface")
     np.testing.assert_array_equal(read_image(tmp_path / "x.png")[0], expected(face, **options))
 
 
@@ -236,6 +236,13 @@ def test_usage_errors_exit_2_without_traceback(tmp_path, photo_png, capsys, args
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o.jpg").exists()
+
+
+def test_clashing_outputs_refused_before_any_work(tmp_path, shoot, capsys):
+    write_image(shoot / "a-mask.png", np.zeros((8, 8), np.uint8))
+    assert run(shoot, "-o", tmp_path / "out", "--save-mask", *COLOR) == 2
+    assert "would both be written to" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_several_inputs_need_a_folder(tmp_path, shoot, capsys):

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import tifffile
 from conftest import as_dtype
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from skinsmooth_core._image import from_float
@@ -21,7 +23,7 @@ from skinsmooth_core.io import (
     read_image,
     write_image,
 )
-from skinsmooth_core.io._png16 import decode_png16
+from skinsmooth_core.io._png16 import decode_png16, encode_png16
 
 CMYK_PROFILE = Path("/usr/share/color/icc/krita/cmyk.icm")
 
@@ -147,18 +149,53 @@ def test_16bit_png_paeth_and_average_filters(photo):
     image = as_dtype(photo, np.uint16) + 7
     h, w, _ = image.shape
     lines = image.astype(">u2").view(np.uint8).reshape(h, w * 6)
-    paeth = _paeth_filter(lines, 6)
-    average = lines.astype(np.int16)
-    left = np.zeros_like(average)
-    left[:, 6:] = average[:, :-6]
-    up = np.zeros_like(average)
-    up[1:] = average[:-1]
-    average = ((average - (left + up) // 2) & 255).astype(np.uint8)
+    paeth, average = _filter_rows(lines, 6, 4), _filter_rows(lines, 6, 3)
     kinds = np.arange(h) % 2 + 3  # alternate Average (3) and Paeth (4)
     rows = np.where((kinds == 3)[:, None], average, paeth)
     raw = np.concatenate([kinds[:, None].astype(np.uint8), rows], axis=1).tobytes()
     data = _png_file(struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0), raw)
     np.testing.assert_array_equal(decode_png16(data), image)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(1, 24),
+    width=st.integers(1, 24),
+    samples=st.sampled_from([1, 2, 3, 4]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_16bit_png_codec_any_shape_and_filters(height, width, samples, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 65536, (height, width, samples), dtype=np.uint16)
+    encoded = encode_png16(image)
+    decoded = decode_png16(encoded)
+    np.testing.assert_array_equal(decoded.reshape(image.shape), image)
+    by_opencv = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)
+    order = {1: [0], 2: [0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[samples]
+    if samples != 2:  # OpenCV expands grey+alpha to BGRA
+        np.testing.assert_array_equal(by_opencv.reshape(image.shape), image[:, :, order])
+    # the same pixels with random per-row filters (Average and Paeth among them)
+    lines = image.astype(">u2").view(np.uint8).reshape(height, -1)
+    bpp = 2 * samples
+    kinds = rng.integers(0, 5, height).astype(np.uint8)
+    rows = np.stack([_filter_rows(lines, bpp, k)[r] for r, k in enumerate(kinds)])
+    raw = np.concatenate([kinds[:, None], rows], axis=1).tobytes()
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[samples]
+    data = _png_file(struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0), raw)
+    np.testing.assert_array_equal(decode_png16(data).reshape(image.shape), image)
+
+
+def _filter_rows(lines: np.ndarray, bpp: int, kind: int) -> np.ndarray:
+    """Every row filtered with PNG filter `kind` (0-4), vectorised from raw neighbours."""
+    raw = lines.astype(np.int16)
+    left = np.zeros_like(raw)
+    left[:, bpp:] = raw[:, :-bpp]
+    up = np.zeros_like(raw)
+    up[1:] = raw[:-1]
+    if kind == 4:
+        return _paeth_filter(lines, bpp)
+    predictor = [np.zeros_like(raw), left, up, (left + up) // 2][kind]
+    return ((raw - predictor) & 255).astype(np.uint8)
 
 
 def test_16bit_png_adam7_interlaced(photo):
@@ -353,8 +390,6 @@ def test_orientation_on_deep_paths(tmp_path, photo, orientation):
     expected = np.asarray(ImageOps.exif_transpose(_with_orientation(photo, orientation)))
     meta = ImageMeta(exif=exif_with(orientation=orientation).tobytes())
     # write_image resets the tag, so write the 16-bit PNG by hand with the tag kept
-    from skinsmooth_core.io._png16 import encode_png16
-
     (tmp_path / "o.png").write_bytes(encode_png16(image16, exif=meta.exif))
     tifffile.imwrite(
         tmp_path / "o.tif", image16, photometric="rgb", extratags=[(274, "H", 1, orientation, True)]

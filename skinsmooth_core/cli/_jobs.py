@@ -111,17 +111,18 @@ def plan(
                 f"{target}: unknown output extension {target_ext or '(none)'!r}; "
                 f"use one of {', '.join(WRITE_FORMATS)} or --format"
             )
-        if target in seen:
-            raise UsageError(f"{seen[target]} and {source} would both be written to {target}")
-        seen[target] = source
-        tasks.append(
-            Task(
-                source,
-                target,
-                mask_target=base + "-mask.png" if save_mask else None,
-                compare_target=base + "-compare" + target_ext if compare else None,
-            )
+        task = Task(
+            source,
+            target,
+            mask_target=base + "-mask.png" if save_mask else None,
+            compare_target=base + "-compare" + target_ext if compare else None,
         )
+        for path in filter(None, (task.target, task.mask_target, task.compare_target)):
+            key = os.path.normcase(os.path.abspath(path))
+            if key in seen:
+                raise UsageError(f"{seen[key]} and {source} would both be written to {path}")
+            seen[key] = source
+        tasks.append(task)
     return tasks
 
 

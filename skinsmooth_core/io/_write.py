@@ -60,7 +60,8 @@ def write_image(path, image, meta: ImageMeta | None = None, *, quality=95, overw
     ======  =========================  ==========================================
 
     EXIF (orientation reset to 1, since pixels are stored upright), the ICC
-    profile and DPI from `meta` are written. TIFF output carries the EXIF text
+    profile and DPI (not in WebP, which has no field for it) from `meta` are
+    written. TIFF output carries the EXIF text
     tags (make, model, date, artist, copyright, description, software) but not
     the EXIF sub-IFD (exposure settings).
 

@@ -21,6 +21,7 @@ ARGS = {
     "strength": 0.8,
     "texture": 0.3,
     "blemish": 0.5,
+    "scale": 0.0,  # automatic
     "method": "guided",
     "mask-source": "auto",
     "output": "new-layer",
@@ -103,7 +104,7 @@ def case(image, name, drawables=None, ext="png", **overrides):
 
 
 def case_rgb8_new_layer():
-    return case(load("astronaut.png"), "rgb8_new_layer")
+    return case(load("astronaut.png"), "rgb8_new_layer", **{"mask-source": "color"})
 
 
 def case_rgb16_in_place():

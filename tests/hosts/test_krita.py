@@ -7,7 +7,8 @@ trigger the plug-in's own action, fill in its real dialog and press OK. The
 driver dumps layer pixels; the checks here run on them.
 
 Run with ``pytest -m krita``. Skips when Krita or Xvfb is missing, unless
-SKINSMOOTH_REQUIRE_HOSTS=1 (CI), where that is a failure.
+SKINSMOOTH_REQUIRE_HOSTS=1 (CI), where that is a failure. SKINSMOOTH_UPDATE_DOCS=1
+also copies the screenshots of the dialog under Xvfb into docs/.
 """
 
 import json
@@ -87,11 +88,13 @@ def _start_xvfb(xvfb):
 
 def _raw(out, info):
     """The pixels the driver dumped, as R, G, B, A (or one channel for a mask)."""
-    dtype = {"U8": np.uint8, "U16": np.uint16}[info["depth"]]
+    dtype = {"U8": np.uint8, "U16": np.uint16, "F32": np.float32}[info["depth"]]
     data = np.frombuffer((out / info["file"]).read_bytes(), dtype=dtype)
     channels = data.size // (info["width"] * info["height"])
     image = data.reshape(info["height"], info["width"], channels)
-    return image[..., [2, 1, 0, 3]] if channels == 4 else image[..., 0]  # B,G,R,A -> R,G,B,A
+    if channels == 1:
+        return image[..., 0]
+    return image if info["depth"] == "F32" else image[..., [2, 1, 0, 3]]  # B,G,R,A -> R,G,B,A
 
 
 def _roughness(rgb):
@@ -175,10 +178,9 @@ def krita_run(tmp_path_factory, astronaut):
     log = "\n".join(facts["steps"]) + "\n" + stderr[-3000:]
     assert not facts["errors"], "\n".join(facts["errors"]) + "\n" + log
     assert "seconds" in facts, "the driver did not finish:\n" + log
-    screenshot = work / "krita-dialog.png"
-    if screenshot.exists():
-        DOCS.mkdir(exist_ok=True)
-        shutil.copy(screenshot, DOCS / "krita-dialog.png")
+    if os.environ.get("SKINSMOOTH_UPDATE_DOCS") == "1":  # refresh the screenshots in docs/
+        for name in ("krita-dialog.png", "krita-dialog-mask.png", "krita-screen.png"):
+            shutil.copy(work / name, DOCS / name)
     print(f"install {install_seconds:.1f} s, Krita run {krita_seconds:.1f} s")
     home = work / "home"
     return {"out": work / "out", "facts": facts, "home": home, "pykrita": pykrita_dir(home)}
@@ -272,3 +274,61 @@ def test_unsupported_colour_model_gets_a_message(krita_run):
     assert "RGB/Alpha" in action["seen"].get("message", ""), action["seen"]
     assert "dialog" not in action["seen"]
     assert action["unchanged"]
+
+
+def test_32_bit_float_in_place_with_mask_as_selection(krita_run):
+    out, facts = krita_run["out"], krita_run["facts"]
+    action = facts["actions"]["f32_in_place"]
+    assert "message" not in action["seen"], action["seen"]
+    assert action["new_nodes"] == 0 and action["result"]["depth"] == "F32"
+    before, after = _raw(out, action["before"]), _raw(out, action["result"])
+    assert np.isfinite(after).all()
+    # R, G, B order: the float layer still looks like the 8-bit portrait (orange suit stays orange).
+    suit = (slice(400, 450), slice(40, 100))
+    assert (before[suit][..., 0] > before[suit][..., 2]).all()
+    for cheek in CHEEKS:
+        assert np.abs(after[cheek] - before[cheek]).mean() > 1.5 / 255
+    for region, where in NOT_SKIN.items():  # (float output is not rounded back to 8 bits)
+        change = np.abs(after[where] - before[where])
+        assert change.mean() <= 0.5 / 255 and change.max() <= 4 / 255, region
+    np.testing.assert_array_equal(after[..., 3], before[..., 3])
+    assert action["selection"]
+    selection = np.frombuffer((out / "f32_selection.raw").read_bytes(), np.uint8).reshape(512, 512)
+    for cheek in CHEEKS:
+        assert selection[cheek].mean() > 128
+    assert selection[NOT_SKIN["dark background"]].max() == 0
+
+
+def test_zip_imports_with_kritas_own_importer(tmp_path):
+    """The --zip archive goes through Krita's "Import Python Plugin from File" code."""
+    importer_file = Path("/usr/share/krita/pykrita/plugin_importer/plugin_importer.py")
+    if not importer_file.is_file():
+        _tool("krita")  # skips or fails with the install hint
+        pytest.skip(f"{importer_file} not found")
+    archive = tmp_path / "skinsmooth-krita.zip"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skinsmooth_core",
+            "install-plugin",
+            "krita",
+            "--zip",
+            str(archive),
+            "--no-deps",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    namespace = {"i18n": str, "__name__": "plugin_importer"}
+    exec(compile(importer_file.read_text(), str(importer_file), "exec"), namespace)
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    importer = namespace["PluginImporter"](str(archive), str(resources), lambda plugin: True)
+    imported = importer.import_all()
+    assert [plugin["name"] for plugin in imported] == ["skinsmooth"]
+    assert (resources / "pykrita" / "skinsmooth.desktop").is_file()
+    assert (resources / "pykrita" / "skinsmooth" / "dialog.py").is_file()
+    assert (resources / "pykrita" / "skinsmooth" / "Manual.html").is_file()

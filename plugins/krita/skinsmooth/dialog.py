@@ -246,6 +246,14 @@ class SkinSmoothingDialog(QDialog):
                 self.mask_source.setCurrentIndex(self.mask_source.findData("auto"))
         self.output = QComboBox(objectName="output")
         _add_items(self.output, OUTPUTS, settings.output)
+        self.output.setToolTip(
+            "A new layer can be removed with Edit > Undo; changes made in place cannot be "
+            "undone (Krita's scripting API writes pixels without an undo step)."
+        )
+        self.in_place_note = QLabel(
+            "Modifying the layer cannot be undone with Ctrl+Z.", objectName="in_place_note"
+        )
+        self.in_place_note.setWordWrap(True)
         self.mask_output = QComboBox(objectName="mask_output")
         _add_items(self.mask_output, MASK_OUTPUTS, settings.mask_output)
         for amount, value in (
@@ -283,6 +291,7 @@ class SkinSmoothingDialog(QDialog):
         form.addRow("Method:", self.method)
         form.addRow("Mask:", self.mask_source)
         form.addRow("Output:", self.output)
+        form.addRow("", self.in_place_note)
         form.addRow("Skin mask as:", self.mask_output)
         left = QVBoxLayout()
         left.addWidget(self.preview, 1)
@@ -350,6 +359,7 @@ class SkinSmoothingDialog(QDialog):
         # A transparency mask only makes sense on a new layer.
         item = self.mask_output.model().item(self.mask_output.findData("transparency_mask"))
         in_place = self.output.currentData() == "in_place"
+        self.in_place_note.setVisible(in_place)
         item.setEnabled(not in_place)
         if in_place and self.mask_output.currentData() == "transparency_mask":
             self.mask_output.setCurrentIndex(self.mask_output.findData("none"))

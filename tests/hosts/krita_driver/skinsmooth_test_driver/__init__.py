@@ -134,6 +134,9 @@ class Driver:
                     dialog.grab().save(screenshot)
                     screen = QApplication.primaryScreen().grabWindow(0)
                     screen.save(str(Path(screenshot).with_name("krita-screen.png")))
+                    dialog.findChild(QWidget, "view_mask").click()
+                    dialog.grab().save(str(Path(screenshot).with_name("krita-dialog-mask.png")))
+                    dialog.findChild(QWidget, "view_result").click()
                 buttons = dialog.findChild(QDialogButtonBox, "buttons")
                 buttons.button(button).click()
                 done()
@@ -238,7 +241,33 @@ class Driver:
         }
         self.log("16-bit done")
 
-        # 4: an unsupported colour model gets a message, the document stays as it was.
+        # 4: 32-bit float (R, G, B, A), in place, the skin mask as the selection.
+        doc.setColorSpace("RGBA", "F32", "")
+        doc.waitForDone()
+        original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]
+        doc.setActiveNode(original)
+        before_ids = self.ids(doc)
+        in_place = dict(settings, output="in_place", mask_output="selection")
+        before = self.dump(original, "f32_before", doc)
+        seen = self.run_action(self.fill_and_click(in_place, QDialogButtonBox.Ok))
+        doc.waitForDone()
+        selection = doc.selection()
+        w, h = doc.width(), doc.height()
+        if selection is not None:
+            (self.out / "f32_selection.raw").write_bytes(bytes(selection.pixelData(0, 0, w, h)))
+        self.facts["actions"]["f32_in_place"] = {
+            "seen": seen,
+            "layers": self.layers(doc),
+            "new_nodes": len(self.new_nodes(doc, before_ids)),
+            "before": before,
+            "result": self.dump(original, "f32_after", doc),
+            "selection": selection is not None,
+        }
+        app.action("deselect").trigger()
+        doc.waitForDone()
+        self.log("32-bit float done")
+
+        # 5: an unsupported colour model gets a message, the document stays as it was.
         doc.setColorSpace("CMYKA", "U8", "")
         doc.waitForDone()
         original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]

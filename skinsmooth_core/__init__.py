@@ -15,6 +15,9 @@ _LAZY = {
     "preset_options": "skinsmooth_core.pipeline",
     "skin_mask": "skinsmooth_core.masks",
     "detect_skin_color": "skinsmooth_core.masks",
+    "read_image": "skinsmooth_core.io",
+    "write_image": "skinsmooth_core.io",
+    "ImageMeta": "skinsmooth_core.io",
 }
 
 

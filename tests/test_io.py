@@ -85,6 +85,22 @@ def test_float_tiff_keeps_values_outside_unit_range(tmp_path, photo):
     assert meta.mode == "RGB;F32"
 
 
+def test_tiff_first_page_and_premultiplied_alpha(tmp_path, photo):
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
+        tif.write(photo, photometric="rgb")
+        tif.write(photo[::-1], photometric="rgb")
+    np.testing.assert_array_equal(read_image(tmp_path / "pages.tif")[0], photo)
+    rgba = as_dtype(channels(photo, 4), np.float32)
+    premultiplied = rgba.copy()
+    premultiplied[:, :, :3] *= rgba[:, :, 3:]
+    tifffile.imwrite(
+        tmp_path / "assoc.tif", premultiplied, photometric="rgb", extrasamples=("assocalpha",)
+    )
+    back, _ = read_image(tmp_path / "assoc.tif")
+    visible = rgba[:, :, 3] > 0.05
+    np.testing.assert_allclose(back[visible], rgba[visible], atol=1e-5)
+
+
 def test_webp_quality_100_is_lossless_with_alpha(tmp_path, photo):
     image = channels(photo, 4)
     write_image(tmp_path / "x.webp", image, quality=100)
@@ -558,7 +574,8 @@ def test_bad_files_give_one_line_naming_the_file(tmp_path, good_files, name, mak
 def test_pixel_limit_checked_before_decoding(tmp_path, monkeypatch):
     # a 20000 x 12000 PNG header (240 MP) whose pixel data is never decoded
     path = tmp_path / "huge.png"
-    Image.new("L", (20000, 12000)).save(path)  # zlib keeps this file tiny
+    header = struct.pack(">IIBBBBB", 20000, 12000, 8, 0, 0, 0, 0)
+    path.write_bytes(_png_file(header, bytes(1000)))  # a few bytes, never allocated
     decoded = []
     monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(1))
     with pytest.raises(

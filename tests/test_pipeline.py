@@ -319,3 +319,24 @@ def test_properties(image, strength, texture, blemish, scale, mask_kind, seed):
         np.testing.assert_array_equal(out[~mask], image[~mask])
     if strength == 0:
         np.testing.assert_array_equal(out, image)
+
+
+@pytest.mark.parametrize("background", [(30, 30, 35), (225, 230, 240), (40, 90, 160)])
+def test_no_halo_at_the_skin_border(background):
+    """A textured skin disc on a plain background: no ring of changed pixels around it."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:256, :256]
+    disc = (yy - 128) ** 2 + (xx - 128) ** 2 <= 80**2
+    image = np.empty((256, 256, 3))
+    image[:] = background
+    image[disc] = (205, 160, 135)
+    image += rng.normal(0, 6, image.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    out = smooth_skin(image, "color", strength=1.0).astype(float)
+    radius = np.hypot(yy - 128, xx - 128)
+    for inner, outer in [(81, 84), (84, 90)]:  # just outside the disc
+        ring = (radius >= inner) & (radius < outer)
+        assert np.abs(out[ring] - image[ring]).mean() < 1.0
+    inside = (radius >= 74) & (radius < 79)  # just inside: smoothed, but not brightened/darkened
+    assert np.abs((out[inside] - image[inside]).mean(axis=0)).max() < 1.0
+    assert np.abs(out[inside] - image[inside]).mean() > 1.0

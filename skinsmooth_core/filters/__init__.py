@@ -7,7 +7,8 @@ sizes are in pixels.
 """
 
 from .guided import guided_filter
+from .local_mean import local_mean_filter
 from .smart_blur import smart_blur
 from .surface_blur import surface_blur
 
-__all__ = ["guided_filter", "smart_blur", "surface_blur"]
+__all__ = ["guided_filter", "local_mean_filter", "smart_blur", "surface_blur"]

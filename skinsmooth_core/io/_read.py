@@ -217,7 +217,7 @@ def _read_tiff(path: str, pixel_limit, meta: ImageMeta):
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        page = tif.pages.first
+        page = tif.pages[0]  # the first page of a multi-page file
         _check_size(path, page.imagewidth, page.imagelength, pixel_limit)
         photometric = int(page.photometric)
         dtype = page.dtype

@@ -169,8 +169,12 @@ def smooth_skin(
     if small_mask is not None:
         small_mask = _refine_mask(small_mask, small, MASK_RADIUS * scale / factor)
 
+    if full_mask is not None:
+        skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
+    else:
+        skin = small_mask
     layer, keep = _retouch(
-        small, filter_fn, filter_options, method, scale, factor, texture, blemish
+        small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
     )
     if full_mask is None:
         if small_mask is None:
@@ -308,35 +312,61 @@ def _base_options(method, radius, factor, user):
     return defaults
 
 
-def _retouch(small, filter_fn, user_options, method, scale, factor, texture, blemish):
+def _retouch(small, skin, filter_fn, user_options, method, scale, factor, texture, blemish):
     """The working layer E = S - keep * D and the fraction `keep` of finer detail to keep.
 
-    S = base + t' * fine: the edge-preserving base with spots filled, plus the
-    fraction t' (`texture`, less inside spots) of the fine detail band. Detail
-    finer than the working grid is kept in the same proportion `texture`,
-    except on edges (eyes, lips, hair strands), where it is kept whole.
+    S = D + (S' - D'), where D' is the working image D with the non-skin
+    pixels replaced by the surrounding skin (see :func:`_extend_skin`) and
+    S' = base + t' * fine is its retouch: the edge-preserving base with spots
+    filled, plus the fraction t' (`texture`, less inside spots) of the fine
+    detail band. Filtering D' instead of D keeps background, hair and eyes
+    from bleeding into the skin next to them (no halo inside the border), and
+    applying only the correction S' - D' keeps the border pixels' own colour
+    (no skin-coloured fringe outside it). Detail finer than the working grid
+    is kept in the proportion `texture`, and whole on edges (eyes, lips, hair).
     """
     radius = max(1, round(BASE_RADIUS * scale / factor))
+    source = small if skin is None else _extend_skin(small, skin, 4 * radius + 1)
     options = _base_options(method, radius, factor, user_options)
-    base = filter_fn(small, **options).astype(np.float32, copy=False)
-    fine = small - base
+    base = filter_fn(source, **options).astype(np.float32, copy=False)
+    fine = source - base
     sigma = TEXTURE_SIGMA * scale / factor
     if sigma >= 0.3:  # else the detail band is all texture at this resolution
         fine -= ndi.gaussian_filter(fine, sigma=(sigma, sigma, 0), mode="nearest")
     texture = np.float32(texture)
     if blemish > 0:
-        spots = _spot_mask(small, SPOT_SIZE * scale / factor)
+        spots = _spot_mask(source, SPOT_SIZE * scale / factor)
         spots *= np.float32(blemish)
         _fill_spots(base, spots, SPOT_SIZE * scale / factor)
         fine *= ((1.0 - spots) * texture)[:, :, None]
     else:
         fine *= texture
     base += fine
+    if source is not small:
+        base -= source
+        base += small
     keep = _edge_map(small) if factor > 1 else np.zeros(small.shape[:2], np.float32)
     keep *= 1.0 - texture
     keep += texture
     base -= small * keep[:, :, None]
     return base, keep
+
+
+def _extend_skin(small, skin, size):
+    """D with the pixels that are not clearly skin replaced by the mean skin colour around them.
+
+    "Clearly skin" ramps from mask 0.5 to 0.8; the mean is a normalised box
+    average of those pixels over `size` pixels. Where no skin is near, the
+    pixel is kept.
+    """
+    sure = np.clip((skin - 0.5) * (1.0 / 0.3), 0.0, 1.0)
+    weight = ndi.uniform_filter(sure, size, mode="nearest")
+    fill = ndi.uniform_filter(small * sure[:, :, None], (size, size, 1), mode="nearest")
+    fill /= np.maximum(weight, 1e-3)[:, :, None]
+    fill -= small
+    fill *= ((1.0 - sure) * (weight > 1e-3))[:, :, None]
+    fill += small
+    return fill
 
 
 def _edge_map(small):

@@ -9,6 +9,7 @@ writes ``out/<case>-before.*``, ``out/<case>-after.*`` and ``out/results.json``.
 import hashlib
 import json
 import os
+import subprocess
 import traceback
 
 from gi.repository import Gegl, Gimp, Gio
@@ -74,10 +75,19 @@ def describe(image):
     }
 
 
-def run_plugin(image, drawables, **overrides):
+def press_in_dialog(key):
+    """Press `key` in the plug-in's dialog once it shows (on the Xvfb display of the test)."""
+    script = (
+        'id=$(xdotool search --sync --onlyvisible --name "^Skin Smoothing$" | head -n1) && '
+        f'sleep 0.5 && xdotool windowfocus --sync "$id" key --clearmodifiers {key}'
+    )
+    return subprocess.Popen(["timeout", "60", "sh", "-c", script])
+
+
+def run_plugin(image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **overrides):
     procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
     config = procedure.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("run-mode", run_mode)
     config.set_property("image", image)
     config.set_core_object_array("drawables", drawables)
     for key, value in {**ARGS, **overrides}.items():
@@ -93,11 +103,19 @@ def run_plugin(image, drawables, **overrides):
     return outcome
 
 
-def case(image, name, drawables=None, ext="png", **overrides):
-    """Export before, run the plug-in, export after; return what happened."""
+def case(image, name, drawables=None, ext="png", press=None, **overrides):
+    """Export before, run the plug-in, export after; return what happened.
+
+    With `press`, run it interactively and press that key in its dialog.
+    """
     before = describe(image)
     export(image, f"{name}-before.{ext}")
-    outcome = run_plugin(image, drawables or [layer_of(image)], **overrides)
+    run_mode = Gimp.RunMode.NONINTERACTIVE
+    if press is not None:
+        run_mode, presser = Gimp.RunMode.INTERACTIVE, press_in_dialog(press)
+    outcome = run_plugin(image, drawables or [layer_of(image)], run_mode, **overrides)
+    if press is not None:
+        outcome["dialog_key_pressed"] = presser.wait() == 0
     outcome.update(before=before, after=describe(image))
     export(image, f"{name}-after.{ext}")
     return outcome
@@ -168,6 +186,14 @@ def case_group():
 
 def case_model_only():
     return case(load("astronaut.png"), "model_only", **{"mask-source": "model"})
+
+
+def case_dialog_ok():
+    return case(load("astronaut.png"), "dialog_ok", press="Return", output="in-place")
+
+
+def case_dialog_cancel():
+    return case(load("astronaut.png"), "dialog_cancel", press="Escape")
 
 
 CASES = {name[5:]: function for name, function in globals().items() if name.startswith("case_")}

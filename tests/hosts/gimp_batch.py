@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 import traceback
 
 from gi.repository import Gegl, Gimp, Gio
@@ -92,9 +93,10 @@ def run_plugin(image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **overrid
     config.set_core_object_array("drawables", drawables)
     for key, value in {**ARGS, **overrides}.items():
         config.set_property(key, value)
+    start = time.monotonic()
     values = procedure.run(config)
     status = values.index(0)
-    outcome = {"status": status.value_nick}
+    outcome = {"status": status.value_nick, "seconds": round(time.monotonic() - start, 2)}
     if status == Gimp.PDBStatusType.SUCCESS:
         layer = values.index(1)
         outcome["new_layer"] = layer.get_name() if layer is not None else None
@@ -194,6 +196,16 @@ def case_dialog_ok():
 
 def case_dialog_cancel():
     return case(load("astronaut.png"), "dialog_cancel", press="Escape")
+
+
+def case_without_deps():
+    """The plug-in installed without its Python packages: a GIMP error, not a crash."""
+    deps = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/skinsmooth/deps")
+    os.rename(deps, deps + ".hidden")
+    try:
+        return case(load("astronaut.png"), "without_deps")
+    finally:
+        os.rename(deps + ".hidden", deps)
 
 
 CASES = {name[5:]: function for name, function in globals().items() if name.startswith("case_")}

@@ -129,9 +129,11 @@ def gimp_run(chroot):
         assert gimp.returncode == 0 and results_file.is_file(), (
             f"GIMP failed (exit {gimp.returncode}):\n{_tail(log, 80)}"
         )
-        print(f"GIMP timings: {timings}")
+        results = json.loads(results_file.read_text())
+        timings.update({name: result.get("seconds") for name, result in results.items()})
+        print(f"GIMP timings (s): {timings}")
         yield {
-            "results": json.loads(results_file.read_text()),
+            "results": results,
             "out": work / "out",
             "plugins": plugins,
             "deep": deep,
@@ -323,6 +325,13 @@ def test_unsupported_drawable_is_a_gimp_error(gimp_run, name):
     assert result["status"] == "calling-error", result
     assert ("indexed" if name == "indexed" else "group") in result["message"]
     assert result["after"] == result["before"]  # image left as it was
+
+
+def test_missing_packages_are_a_gimp_error(gimp_run):
+    result = _result(gimp_run, "without_deps")
+    assert result["status"] == "execution-error", result
+    assert "skinsmooth install-plugin gimp --python-version 3.13" in result["message"]
+    assert result["after"] == result["before"]
 
 
 def test_missing_model_is_a_gimp_error(gimp_run):

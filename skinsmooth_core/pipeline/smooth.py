@@ -476,14 +476,13 @@ def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_val
             return
         upsampled = upsampler.strip(planes, start, stop)
         weight, detail = upsampled[:, :, channels:], upsampled[:, :, :channels]
-        x = x.astype(work_dtype)
         if full_mask is not None:
             alpha = full_mask[start:stop, :, None] * np.float32(strength)
             weight *= -alpha
             weight += 1.0
             detail *= alpha
             detail += offset
-        x *= weight
+        x = np.multiply(x, weight, dtype=work_dtype)
         x += detail
         if max_value != 1.0:
             np.clip(x, 0.0, max_value, out=x)

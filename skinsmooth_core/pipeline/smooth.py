@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 from .._image import check_float, check_image, split_alpha
 from ._resample import BilinearUpsampler, area_downsample, for_strips
 
-__all__ = ["smooth_skin", "METHODS", "MASK_SOURCES"]
+__all__ = ["smooth_skin", "auto_scale", "METHODS", "MASK_SOURCES"]
 
 # method name -> function of skinsmooth_core.filters
 METHODS = {
@@ -187,10 +187,17 @@ def smooth_skin(
 
 
 def auto_scale(skin_area: float, height: int, width: int) -> float:
-    """Scale from the skin area (pixels, soft-mask weighted), bounded by the frame size.
+    """The ``scale`` that ``scale="auto"`` picks for a skin area in an image of height x width.
 
-    An empty mask falls back to 1/16 of the frame side, a frame full of
-    skin-coloured pixels is capped at 0.8 of it.
+    ``sqrt(skin_area) / 128``, with the skin size bounded to 1/16 .. 0.8 of
+    the frame side (an empty mask, or a frame full of skin-coloured pixels).
+    `skin_area` is in pixels, e.g. the sum of a soft mask. Useful to smooth
+    with a mask of one's own at the scale the pipeline would choose.
+
+    Examples
+    --------
+    >>> auto_scale(256 * 256, 1024, 1024)
+    2.0
     """
     side = math.sqrt(height * width)
     size = min(max(math.sqrt(max(skin_area, 0.0)), side / 16.0), 0.8 * side)
@@ -469,14 +476,13 @@ def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_val
             return
         upsampled = upsampler.strip(planes, start, stop)
         weight, detail = upsampled[:, :, channels:], upsampled[:, :, :channels]
-        x = x.astype(work_dtype)
         if full_mask is not None:
             alpha = full_mask[start:stop, :, None] * np.float32(strength)
             weight *= -alpha
             weight += 1.0
             detail *= alpha
             detail += offset
-        x *= weight
+        x = np.multiply(x, weight, dtype=work_dtype)
         x += detail
         if max_value != 1.0:
             np.clip(x, 0.0, max_value, out=x)

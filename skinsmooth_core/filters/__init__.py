@@ -9,5 +9,6 @@ sizes are in pixels.
 from .guided import guided_filter
 from .smart_blur import smart_blur
 from .surface_blur import surface_blur
+from .wls import wls_filter
 
-__all__ = ["guided_filter", "smart_blur", "surface_blur"]
+__all__ = ["guided_filter", "smart_blur", "surface_blur", "wls_filter"]

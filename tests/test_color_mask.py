@@ -95,3 +95,34 @@ def test_auto_result_is_a_mask(astronaut):
     assert mask.shape == (512, 512) and mask.dtype == np.float32
     assert 0.0 <= mask.min() and mask.max() <= 1.0
     assert mask[FACE].mean() > 0.6
+
+
+def _learned_segmenter():
+    try:
+        from skinsmooth_core.masks.segmenter import SegmenterUnavailable, default_segmenter
+    except ImportError as exc:
+        pytest.skip(f"the learned segmenter has not landed: {exc}")
+    try:
+        return default_segmenter()
+    except SegmenterUnavailable as exc:
+        pytest.skip(f"learned skin mask unavailable here: {exc}")
+
+
+def test_auto_uses_the_learned_mask_when_available(astronaut):
+    segmenter = _learned_segmenter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkinMaskFallbackWarning)
+        mask = skin_mask(astronaut)
+    np.testing.assert_allclose(mask, segmenter.predict(astronaut), atol=1e-6)
+    np.testing.assert_allclose(skin_mask(astronaut, "unet"), mask, atol=1e-6)
+    assert (mask[FACE] > 0.5).mean() > 0.8
+    assert (mask[FLAG_BLUE] < 0.5).mean() > 0.95
+
+
+def test_segmenter_names_reexported():
+    _learned_segmenter()
+    from skinsmooth_core import masks
+    from skinsmooth_core.masks import segmenter
+
+    assert masks.SkinSegmenter is segmenter.SkinSegmenter
+    assert masks.SegmenterUnavailable is segmenter.SegmenterUnavailable

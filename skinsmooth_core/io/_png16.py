@@ -153,6 +153,7 @@ def encode_png16(
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
     dpi: tuple[float, float] | None = None,
+    level: int = 6,
 ) -> bytes:
     """Encode a uint16 image (H, W) or (H, W, C), C = 1, 2, 3 or 4, as a 16-bit PNG.
 
@@ -179,6 +180,6 @@ def encode_png16(
         parts.append(_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
     if exif:
         parts.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    parts.append(_chunk(b"IDAT", zlib.compress(filtered.tobytes(), 6)))
+    parts.append(_chunk(b"IDAT", zlib.compress(filtered.tobytes(), level)))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)

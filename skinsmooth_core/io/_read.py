@@ -118,7 +118,7 @@ def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, UnidentifiedImageError):
         return "not an image file (or an unsupported format; JPEG, PNG, TIFF and WebP are read)"
-    if "truncated" in text.lower() or isinstance(exc, EOFError):
+    if "truncated" in text.lower() or "failed to read" in text or isinstance(exc, EOFError):
         return f"file is truncated ({text})"
     return f"corrupt or unreadable image data ({text})"
 
@@ -217,7 +217,7 @@ def _read_tiff(path: str, pixel_limit, meta: ImageMeta):
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        page = tif.pages.first
+        page = tif.pages[0]  # the first page of a multi-page file
         _check_size(path, page.imagewidth, page.imagelength, pixel_limit)
         photometric = int(page.photometric)
         dtype = page.dtype

@@ -22,6 +22,8 @@ WRITE_FORMATS = {
     ".tiff": "TIFF",
     ".webp": "WEBP",
 }
+# zlib level of PNG and TIFF: 3 is about 3x faster than 6 for files ~12% larger
+ZLIB_LEVEL = 3
 _EXISTS = "file exists (pass overwrite=True, or --overwrite, to replace it)"
 
 
@@ -58,7 +60,8 @@ def write_image(path, image, meta: ImageMeta | None = None, *, quality=95, overw
     ======  =========================  ==========================================
 
     EXIF (orientation reset to 1, since pixels are stored upright), the ICC
-    profile and DPI from `meta` are written. TIFF output carries the EXIF text
+    profile and DPI (not in WebP, which has no field for it) from `meta` are
+    written. TIFF output carries the EXIF text
     tags (make, model, date, artist, copyright, description, software) but not
     the EXIF sub-IFD (exposure settings).
 
@@ -153,11 +156,14 @@ def _webp(file, image, meta, exif, quality):
 
 def _png(file, image, meta, exif, quality):
     if image.dtype == np.uint8:
-        Image.fromarray(image).save(file, "PNG", **_pillow_options(meta, exif))
+        options = _pillow_options(meta, exif)
+        Image.fromarray(image).save(file, "PNG", compress_level=ZLIB_LEVEL, **options)
         return
     pixels = image if image.dtype == np.uint16 else from_float(image, np.uint16)
     dpi = tuple(meta.dpi) if meta.dpi else None
-    file.write(encode_png16(pixels, icc_profile=meta.icc_profile, exif=exif, dpi=dpi))
+    file.write(
+        encode_png16(pixels, icc_profile=meta.icc_profile, exif=exif, dpi=dpi, level=ZLIB_LEVEL)
+    )
 
 
 def _tiff(file, image, meta, exif, quality):
@@ -183,6 +189,7 @@ def _tiff(file, image, meta, exif, quality):
         photometric="rgb" if rgb else "minisblack",
         planarconfig="contig" if rgb else None,
         compression="zlib",
+        compressionargs={"level": ZLIB_LEVEL},
         predictor=image.dtype.kind == "u",  # float predictor needs imagecodecs
         software=tags.get(305) or "skinsmooth",
         extratags=extratags,

@@ -67,8 +67,9 @@ OUTPUTS = (
     ),
     ("channel", "Skin mask as a channel", "Only add the skin mask as a channel; no smoothing"),
 )
-# PDB choice id -> skinsmooth_core.masks.skin_mask method.
+# PDB mask-source -> skinsmooth_core.masks.skin_mask method / smooth_skin mask.
 MASK_METHODS = {"auto": "auto", "model": "unet", "color": "color"}
+SMOOTH_MASKS = {**MASK_METHODS, "selection": "none"}  # GIMP applies the selection itself
 
 
 class PluginError(Exception):
@@ -90,9 +91,8 @@ def _import_core():
     """Import numpy and skinsmooth_core, or explain how to install them for GIMP's Python."""
     try:
         import numpy
-        import skinsmooth_core.pipeline as pipeline
 
-        import skinsmooth_core.masks as masks
+        from skinsmooth_core import masks, pipeline  # pipeline.smooth comes with it
     except ImportError as exc:
         version = "{}.{}".format(*sys.version_info[:2])
         raise PluginError(
@@ -157,16 +157,15 @@ def _write(np, drawable, rect, fmt, pixels):
     drawable.update(x, y, width, height)
 
 
-def _options(np, pipeline, config):
+def _options(pipeline, config):
+    """smooth_skin keyword arguments from the procedure's arguments."""
     preset = config.get_property("preset")
     if preset != "custom":
-        options = dict(pipeline.preset_options(preset))
+        options = pipeline.preset_options(preset)
     else:
-        options = {
-            "strength": config.get_property("strength"),
-            "texture": config.get_property("texture"),
-            "blemish": config.get_property("blemish"),
-        }
+        options = {name: config.get_property(name) for name in ("strength", "texture", "blemish")}
+    scale = config.get_property("scale")
+    options["scale"] = "auto" if scale == 0 else scale
     options["method"] = config.get_property("method")
     return options
 
@@ -186,37 +185,35 @@ def _compute(np, masks, pipeline, drawable, config):
         raise PluginError(f"the selection does not touch the layer '{drawable.get_name()}'")
     rect = _context_rect(drawable, x, y, width, height)
     pixels = _read(np, drawable, rect, fmt)
-    colour = pixels[:, :, :channels]
+    colour = np.ascontiguousarray(pixels[:, :, :channels])
     if channels == 1:
         colour = colour[:, :, 0]
-    colour = np.ascontiguousarray(colour)
     source, output = config.get_property("mask-source"), config.get_property("output")
+    options = _options(pipeline, config)
 
-    if source == "selection":
-        mask = np.ones(colour.shape[:2], np.float32)
-    else:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    mask = result = None
+    if output in ("channel", "layer-mask"):
+        if source == "selection":
+            mask = np.ones(colour.shape[:2], np.float32)
+        else:
             mask = masks.skin_mask(colour, method=MASK_METHODS[source])
-        for warning in caught:
-            Gimp.message(f"Skin Smoothing: {warning.message}")
-
-    if output == "channel":
-        result = None
-    else:
-        smoothing_mask = np.ones_like(mask) if output == "layer-mask" else mask
-        result = pipeline.smooth_skin(
-            colour, smoothing_mask, **_options(np, pipeline, config)
-        ).reshape(pixels.shape[:2] + (channels,))
-        result = np.concatenate([result, pixels[:, :, channels:]], axis=2)
+    if output == "layer-mask":
+        # Smooth everywhere, at the size the skin mask implies; the mask becomes the layer mask.
+        if options["scale"] == "auto":
+            options["scale"] = pipeline.smooth.auto_scale(float(mask.sum()), *mask.shape)
+        result = pipeline.smooth_skin(colour, "none", **options)
+    elif output != "channel":
+        result = pipeline.smooth_skin(colour, SMOOTH_MASKS[source], **options)
 
     # Keep only the selection bounds; the margin was context for the filters.
     left, top = x - rect[0], y - rect[1]
-    inner = (x, y, width, height)
     crop = np.s_[top : top + height, left : left + width]
     if result is not None:
-        result = result[crop]
-    return _Job(drawable, rect, inner, fmt, result, mask[crop])
+        result = result.reshape(pixels.shape[:2] + (channels,))
+        result = np.concatenate([result, pixels[:, :, channels:]], axis=2)[crop]
+    if mask is not None:
+        mask = mask[crop]
+    return _Job(drawable, rect, (x, y, width, height), fmt, result, mask)
 
 
 def _new_layer(image, drawable):
@@ -252,14 +249,25 @@ def _apply(np, image, job, output):
     return layer
 
 
+def _dialog(procedure, config):
+    """Show the procedure dialog; the sliders are live only for the custom preset."""
+    GimpUi.init(PROCEDURE)
+    dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title="Skin Smoothing")
+    for name in ("strength", "texture", "blemish"):
+        dialog.get_scale_entry(name, 100.0)  # a slider showing 0-100
+    dialog.fill(None)
+    custom = Gimp.ValueArray.new(1)
+    custom.append(GObject.Value(GObject.TYPE_STRING, "custom"))
+    for name in ("strength", "texture", "blemish"):
+        dialog.set_sensitive_if_in(name, None, "preset", custom, True)
+    accepted = dialog.run()
+    dialog.destroy()
+    return accepted
+
+
 def run(procedure, run_mode, image, drawables, config, data):
     if run_mode == Gimp.RunMode.INTERACTIVE:
-        GimpUi.init(PROCEDURE)
-        dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-        dialog.fill(None)
-        accepted = dialog.run()
-        dialog.destroy()
-        if not accepted:
+        if not _dialog(procedure, config):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
 
     new_layer = None
@@ -272,9 +280,13 @@ def run(procedure, run_mode, image, drawables, config, data):
         output = config.get_property("output")
         Gimp.progress_init("Skin smoothing")
         jobs = []
-        for index, drawable in enumerate(drawables):
-            jobs.append(_compute(np, masks, pipeline, drawable, config))
-            Gimp.progress_update((index + 1) / len(drawables) * 0.9)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for index, drawable in enumerate(drawables):
+                jobs.append(_compute(np, masks, pipeline, drawable, config))
+                Gimp.progress_update((index + 1) / len(drawables) * 0.9)
+        for message in dict.fromkeys(str(warning.message) for warning in caught):
+            Gimp.message(f"Skin Smoothing: {message}")  # e.g. the colour fallback of "auto"
         # Everything that can fail is done: change the image in one undo step.
         image.undo_group_start()
         try:
@@ -329,7 +341,7 @@ class SkinSmooth(Gimp.PlugIn):
             "preset", "_Preset", "Preset, or custom", _choice(PRESETS), "custom", flags
         )
         procedure.add_double_argument(
-            "strength", "_Strength", "How much the skin is smoothed", 0.0, 1.0, 0.6, flags
+            "strength", "Stre_ngth", "How much the skin is smoothed", 0.0, 1.0, 0.6, flags
         )
         procedure.add_double_argument(
             "texture", "_Texture", "How much fine skin texture is kept", 0.0, 1.0, 0.35, flags
@@ -343,9 +355,18 @@ class SkinSmooth(Gimp.PlugIn):
             0.5,
             flags,
         )
+        procedure.add_double_argument(
+            "scale",
+            "Sc_ale (0 = automatic)",
+            "Size of the effect: 1 suits a face of about 110 px; 0 = automatic from the skin area",
+            0.0,
+            16.0,
+            0.0,
+            flags,
+        )
         procedure.add_choice_argument(
             "method",
-            "Smoothing _method",
+            "Smoothing m_ethod",
             "Edge-preserving filter",
             _choice(METHODS),
             "guided",
@@ -355,7 +376,7 @@ class SkinSmooth(Gimp.PlugIn):
             "mask-source", "Skin _mask", "Where the skin is", _choice(MASKS), "auto", flags
         )
         procedure.add_choice_argument(
-            "output", "_Output", "Where the result goes", _choice(OUTPUTS), "new-layer", flags
+            "output", "Outp_ut", "Where the result goes", _choice(OUTPUTS), "new-layer", flags
         )
         procedure.add_layer_return_value(
             "new-layer", "New layer", "The layer added (outputs new-layer, layer-mask)", True, flags

@@ -35,9 +35,25 @@ class SkinSmoothingExtension(Extension):
         scripts.triggered.connect(self.run)
 
     def run(self):
-        from .dialog import run_on_active_document
-
+        try:
+            from .dialog import run_on_active_document
+        except ImportError as exc:
+            _missing_dependencies(exc)
+            return
         run_on_active_document(Krita.instance())
+
+
+def _missing_dependencies(exc):
+    from PyQt5.QtWidgets import QMessageBox
+
+    window = Krita.instance().activeWindow()
+    QMessageBox.critical(
+        window.qwindow() if window is not None else None,
+        "Skin Smoothing",
+        f"Skin Smoothing needs numpy, scipy, scikit-image and skinsmooth in Krita's Python "
+        f"({exc}). Close Krita and run `skinsmooth install-plugin krita`, which installs "
+        f"them into {_DEPS}.",
+    )
 
 
 Krita.instance().addExtension(SkinSmoothingExtension(Krita.instance()))

@@ -357,7 +357,7 @@ class SkinSmooth(Gimp.PlugIn):
         )
         procedure.add_double_argument(
             "scale",
-            "Sc_ale",
+            "Sc_ale (0 = automatic)",
             "Size of the effect: 1 suits a face of about 110 px; 0 = automatic from the skin area",
             0.0,
             16.0,

@@ -309,7 +309,7 @@ def _base_options(method, radius, factor, user):
         "bilateral": {"sigma_spatial": radius / 2.0, "sigma_color": 0.1},
         "surface": {"radius": radius, "threshold": 25 / 255},
         "local-mean": {"radius": radius, "sigma": 0.08},
-        "wls": {"lam": 0.03 * radius**2, "alpha": 1.2},
+        "wls": {"lam": 0.004 * radius**2, "alpha": 1.0},
         "smart": {"radius": radius, "threshold": 30 / 255},
     }[method]
     for name, value in user.items():

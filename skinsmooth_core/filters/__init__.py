@@ -11,5 +11,13 @@ from .guided import guided_filter
 from .local_mean import local_mean_filter
 from .smart_blur import smart_blur
 from .surface_blur import surface_blur
+from .wls import wls_filter
 
-__all__ = ["bilateral_filter", "guided_filter", "local_mean_filter", "smart_blur", "surface_blur"]
+__all__ = [
+    "bilateral_filter",
+    "guided_filter",
+    "local_mean_filter",
+    "smart_blur",
+    "surface_blur",
+    "wls_filter",
+]

@@ -31,6 +31,8 @@ REFERENCE_SKIN_SIZE = 128.0
 BASE_RADIUS = 6.0  # edge-preserving smoothing radius
 TEXTURE_SIGMA = 1.0  # detail finer than this is texture (pores) and is put back
 EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge above
+FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
+SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
 SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
 MASK_RADIUS = 4.0  # edge-aware refinement radius of the skin mask
 WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
@@ -307,7 +309,7 @@ def _base_options(method, radius, factor, user):
         "bilateral": {"sigma_spatial": radius / 2.0, "sigma_color": 0.1},
         "surface": {"radius": radius, "threshold": 25 / 255},
         "local-mean": {"radius": radius, "sigma": 0.08},
-        "wls": {"lam": 0.03 * radius**2, "alpha": 1.2},
+        "wls": {"lam": 0.004 * radius**2, "alpha": 1.0},
         "smart": {"radius": radius, "threshold": 30 / 255},
     }[method]
     for name, value in user.items():
@@ -341,18 +343,30 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     if sigma >= 0.3:  # else the detail band is all texture at this resolution
         fine -= ndi.gaussian_filter(fine, sigma=(sigma, sigma, 0), mode="nearest")
     texture = np.float32(texture)
+    # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
+    # the base, unlike texture: they are kept whole.
+    contrast = np.abs(_luma(source - base))
+    # At a reduced working size a feature shows weakened by the averaging: lower bounds.
+    protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
         spots = _spot_mask(source, SPOT_SIZE * scale / factor)
         spots *= np.float32(blemish)
         _fill_spots(base, spots, SPOT_SIZE * scale / factor)
         fine *= ((1.0 - spots) * texture)[:, :, None]
+        protect *= 1.0 - spots
     else:
         fine *= texture
     base += fine
+    base += (source - base) * protect[:, :, None]
     if source is not small:
         base -= source
         base += small
-    keep = _edge_map(small) if factor > 1 else np.zeros(small.shape[:2], np.float32)
+    if factor > 1:
+        keep = np.maximum(_edge_map(small), protect)
+        # Constant over each feature's neighbours too, so its bilinear upsampling is exact there.
+        keep = ndi.maximum_filter(keep, size=3, mode="nearest")
+    else:
+        keep = np.zeros(small.shape[:2], np.float32)
     keep *= 1.0 - texture
     keep += texture
     base -= small * keep[:, :, None]
@@ -376,14 +390,19 @@ def _extend_skin(small, skin, size):
     return fill
 
 
+def _ramp(values, low, high):
+    """0 below `low`, 1 above `high`, linear in between (float32)."""
+    ramp = np.asarray(values, dtype=np.float32) - np.float32(low)
+    ramp *= np.float32(1.0 / (high - low))
+    return np.clip(ramp, 0.0, 1.0, out=ramp)
+
+
 def _edge_map(small):
     """1 on strong edges of the working image (luma gradient >= EDGE_GRADIENT[1]), 0 on skin."""
     luma = np.ascontiguousarray(_luma(small), dtype=np.float32)
     gradient = np.hypot(ndi.sobel(luma, 0, mode="nearest"), ndi.sobel(luma, 1, mode="nearest"))
     gradient *= 1.0 / 8.0  # Sobel sums 8 differences
-    low, high = EDGE_GRADIENT
-    edges = np.clip((gradient - low) * (1.0 / (high - low)), 0.0, 1.0)
-    return ndi.maximum_filter(edges, size=3, mode="nearest")
+    return _ramp(gradient, *EDGE_GRADIENT)
 
 
 def _spot_mask(small, size):

@@ -168,7 +168,14 @@ def case_layer_mask():
 
 
 def case_channel():
-    return case(load("astronaut.png"), "channel", output="channel", **{"mask-source": "color"})
+    image = load("astronaut.png")
+    outcome = case(image, "channel", output="channel", **{"mask-source": "color"})
+    channel = image.get_channels()[0]
+    rect = Gegl.Rectangle.new(0, 0, channel.get_width(), channel.get_height())
+    values = channel.get_buffer().get(rect, 1.0, "Y float", Gegl.AbyssPolicy.CLAMP)
+    with open(f"{WORK}/out/channel-values.f32", "wb") as handle:
+        handle.write(bytes(values))
+    return outcome
 
 
 def case_indexed():

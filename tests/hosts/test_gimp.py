@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 from skimage import data
 
+from skinsmooth_core.masks import skin_mask
+
 pytestmark = pytest.mark.gimp
 
 HERE = Path(__file__).resolve().parent
@@ -303,6 +305,12 @@ def test_channel_output_leaves_pixels(gimp_run):
     assert result["after"]["layers"] == result["before"]["layers"]
     before, after = _pair(gimp_run, "channel")
     np.testing.assert_array_equal(after, before)
+    # The channel holds the skin mask as opacity (linear "Y float"), stored by GIMP as gamma-
+    # encoded 8 bits for this image: half a code step is up to 1.14/255 in linear values.
+    channel = np.fromfile(gimp_run["out"] / "channel-values.f32", np.float32)
+    expected = skin_mask(before, method="color")
+    np.testing.assert_allclose(channel.reshape(expected.shape), expected, atol=1.2 / 255)
+    assert expected.max() > 0.9 and (expected == 0).mean() > 0.3  # a real mask, not a constant
 
 
 def test_dialog_ok_runs_with_its_values(gimp_run):

@@ -137,3 +137,13 @@ def test_properties(image, radius, sigma):
 def test_bad_input(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         local_mean_filter(image, **kwargs)
+
+
+def test_same_result_in_many_small_strips(astronaut, monkeypatch):
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:120, 200:240], np.float32)
+    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    out = local_mean_filter(image, radius=6, sigma=0.05)
+    np.testing.assert_allclose(out, _brute_force_lee(image, 6, 0.05), atol=2e-5)

@@ -36,7 +36,7 @@ SETTINGS = {
     "texture": 0.2,
     "blemish": 0.6,
     "method": "guided",
-    "mask_source": "color",
+    "mask_source": "auto",
     "output": "new_layer",
     "mask_output": "none",
 }
@@ -196,6 +196,25 @@ def test_installed_with_dependencies_for_kritas_python(krita_run):
     assert deps == [f"python{v}" for v in ["3.11"]] or deps, deps
     assert (package / "deps" / deps[0] / "skinsmooth_core" / "__init__.py").is_file()
     assert "enable_skinsmooth=true" in (krita_run["home"] / ".config" / "kritarc").read_text()
+
+
+def _learned_mask_installed(pykrita):
+    """True when Krita's copy of skinsmooth has the learned model and its runtime."""
+    (deps,) = (pykrita / "skinsmooth" / "deps").iterdir()
+    models = deps / "skinsmooth_core" / "_data" / "models"
+    runtime = (deps / "ai_edge_litert").is_dir() or (deps / "tflite_runtime").is_dir()
+    return runtime and any(models.glob("*.tflite"))
+
+
+def test_auto_mask_reports_its_fallback(krita_run):
+    """Mask "AI skin model": the learned mask, or the colour one with a note in the dialog."""
+    statuses = krita_run["facts"]["preview_status"]
+    assert len(statuses) >= 5, statuses
+    fallback = ["learned skin mask unavailable" in status for status in statuses]
+    if _learned_mask_installed(krita_run["pykrita"]):
+        assert not any(fallback), statuses
+    else:
+        assert all(fallback), statuses
 
 
 def test_cancel_changes_nothing(krita_run):

@@ -388,20 +388,21 @@ class SkinSmoothingDialog(QDialog):
         settings = self.settings()
         QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            skin = None
+            skin, notes = None, []
             if settings.mask_source != "selection":
                 if settings.mask_source not in self._skin_cache:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # compute() reports the fallback
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
                         skin = self.core.skin_mask(self.small, method=settings.mask_source)
-                    self._skin_cache[settings.mask_source] = skin
-                skin = self._skin_cache[settings.mask_source]
+                    notes = [str(w.message) for w in caught]
+                    self._skin_cache[settings.mask_source] = skin, notes
+                skin, notes = self._skin_cache[settings.mask_source]
             result, mask, messages = compute(
                 self.core, self.small, self.small_selection, settings, skin, want_mask=True
             )
             self._result, self._mask = result, mask
             self.status.setStyleSheet("")
-            self.status.setText("\n".join(messages))
+            self.status.setText("\n".join(dict.fromkeys(notes + messages)))
         except Exception as exc:  # shown to the user; the dialog stays usable
             self._result, self._mask = self.small, None
             self.status.setStyleSheet("color: #d04040")

@@ -88,13 +88,15 @@ def _start_xvfb(xvfb):
 
 def _raw(out, info):
     """The pixels the driver dumped, as R, G, B, A (or one channel for a mask)."""
-    dtype = {"U8": np.uint8, "U16": np.uint16, "F32": np.float32}[info["depth"]]
+    dtype = {"U8": np.uint8, "U16": np.uint16, "F16": np.float16, "F32": np.float32}[info["depth"]]
     data = np.frombuffer((out / info["file"]).read_bytes(), dtype=dtype)
     channels = data.size // (info["width"] * info["height"])
     image = data.reshape(info["height"], info["width"], channels)
     if channels == 1:
         return image[..., 0]
-    return image if info["depth"] == "F32" else image[..., [2, 1, 0, 3]]  # B,G,R,A -> R,G,B,A
+    if info["depth"] in ("F16", "F32"):
+        return image
+    return image[..., [2, 1, 0, 3]]  # B, G, R, A -> R, G, B, A
 
 
 def _roughness(rgb):
@@ -351,3 +353,19 @@ def test_zip_imports_with_kritas_own_importer(tmp_path):
     assert (resources / "pykrita" / "skinsmooth.desktop").is_file()
     assert (resources / "pykrita" / "skinsmooth" / "dialog.py").is_file()
     assert (resources / "pykrita" / "skinsmooth" / "Manual.html").is_file()
+
+
+def test_16_bit_float_new_layer(krita_run):
+    out, facts = krita_run["out"], krita_run["facts"]
+    action = facts["actions"]["f16"]
+    assert "message" not in action["seen"], action["seen"]
+    assert action["result"]["depth"] == "F16"
+    before = _raw(out, action["original"]).astype(np.float32)
+    after = _raw(out, action["result"]).astype(np.float32)
+    assert np.isfinite(after).all()
+    for cheek in CHEEKS:
+        assert np.abs(after[cheek] - before[cheek]).mean() > 1.5 / 255
+    for region, where in NOT_SKIN.items():  # half floats: steps of 1/2048 near 1
+        change = np.abs(after[where] - before[where])
+        assert change.mean() <= 0.5 / 255 and change.max() <= 4 / 255, region
+    np.testing.assert_array_equal(after[..., 3], before[..., 3])

@@ -172,7 +172,9 @@ def _images(draw):
 @settings(max_examples=60, deadline=None)
 @given(image=_images(), radius=st.integers(0, 6), subsample=st.integers(1, 3))
 def test_properties(image, radius, subsample):
+    original = image.copy()
     out = guided_filter(image, radius=radius, eps=1e-2, subsample=subsample)
+    np.testing.assert_array_equal(image, original)  # input untouched
     assert out.shape == image.shape and out.dtype == image.dtype
     if image.ndim == 3 and image.shape[2] == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])

@@ -131,12 +131,9 @@ def _guided(src, guide, radius, eps, subsample):
     n_coefs = a_index.max() + 1 + n_src
     small_coefs = np.empty((small_src.shape[0], n_coefs, small_src.shape[1]), src.dtype)
     map_row_strips(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
-    row_taps = _linear_taps(height, factor, small_coefs.shape[0], src.dtype)
-    col_taps = _linear_taps(width, factor, small_coefs.shape[2], src.dtype)
 
     def upsample_and_apply(guide_strip, rows):
-        strip_taps = tuple(tap[rows] for tap in row_taps)
-        coefs = _interpolate(_interpolate(small_coefs, strip_taps, axis=0), col_taps, axis=2)
+        coefs = _upsample_columns(_upsample_rows(small_coefs, rows, factor), width, factor)
         return interleaved(_apply(coefs, planar(guide_strip), a_index))
 
     return map_row_strips(upsample_and_apply, [guide], 0, out, with_rows=True, planes=n_coefs)
@@ -243,40 +240,56 @@ def _apply(coefs, guide, a_index):
     n_guide, n_src = a_index.shape
     n_a = a_index.max() + 1
     out = coefs[:, n_a:].copy()
+    product = np.empty_like(guide[:, 0])
     for c in range(n_src):
         for g in range(n_guide):
-            out[:, c] += coefs[:, a_index[g, c]] * guide[:, g]
+            out[:, c] += np.multiply(coefs[:, a_index[g, c]], guide[:, g], out=product)
     return out
 
 
 def _downsample(stack, factor):
-    """Area-average downsampling by an integer factor (edge-replicated to a multiple)."""
-    height, width, planes = stack.shape
+    """Area-average downsampling of H x W x C by an integer factor (edge-replicated to a
+    multiple of it)."""
+    height, width = stack.shape[:2]
     pad_h, pad_w = -height % factor, -width % factor
     if pad_h or pad_w:
         stack = np.pad(stack, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    rows, cols = stack.shape[0] // factor, stack.shape[1] // factor
-    blocks = stack.reshape(rows, factor, cols, factor, planes)
-    return blocks.mean(axis=(1, 3), dtype=stack.dtype)
+    total = np.zeros((stack.shape[0] // factor, stack.shape[1] // factor, stack.shape[2]))
+    total = total.astype(stack.dtype)
+    for i in range(factor):
+        for j in range(factor):
+            total += stack[i::factor, j::factor]
+    total *= stack.dtype.type(1.0 / factor**2)
+    return total
 
 
-def _linear_taps(size, factor, n_low, dtype):
-    """Bilinear upsampling taps (low, high, weight) for `size` outputs from `n_low` inputs.
+def _upsample_rows(small, rows, factor):
+    """Bilinear upsampling along axis 0 of `small` to the full-resolution `rows` (a slice).
 
-    Low-resolution pixel i is the centre of full-resolution block [i * factor, (i + 1) * factor).
+    Low-resolution row i is the centre of full-resolution rows [i * factor, (i + 1) * factor).
     """
-    coord = np.clip((np.arange(size) + 0.5) / factor - 0.5, 0, n_low - 1)
+    coord = np.clip((np.arange(rows.start, rows.stop) + 0.5) / factor - 0.5, 0, len(small) - 1)
     low = coord.astype(np.intp)
-    high = np.minimum(low + 1, n_low - 1)
-    return low, high, (coord - low).astype(dtype)
-
-
-def _interpolate(stack, taps, axis):
-    """Linear interpolation of a 3-d `stack` along `axis` with taps from `_linear_taps`."""
-    low, high, weight = taps
-    shape = [1, 1, 1]
-    shape[axis] = -1
-    weight = weight.reshape(shape)
-    out = np.take(stack, low, axis=axis)
-    out += (np.take(stack, high, axis=axis) - out) * weight
+    high = np.minimum(low + 1, len(small) - 1)
+    weight = (coord - low).astype(small.dtype)[:, None, None]
+    out = small[low]
+    out += (small[high] - out) * weight
     return out
+
+
+def _upsample_columns(small, width, factor):
+    """Bilinear upsampling along the last axis to `width`, one output phase at a time."""
+    # an edge column on each side stands in for clamping at the borders
+    padded = np.concatenate([small[..., :1], small, small[..., -1:]], axis=-1)
+    count = small.shape[-1]
+    out = np.empty(small.shape + (factor,), small.dtype)  # (..., column block, phase)
+    phase_values = np.empty_like(small)
+    for phase in range(factor):
+        offset = (phase + 0.5) / factor - 0.5  # output i * factor + phase sits at i + offset
+        low = 1 if offset >= 0 else 0  # padded index of the low neighbour of i = 0
+        weight = small.dtype.type(offset if offset >= 0 else 1 + offset)
+        first = padded[..., low : low + count]
+        np.subtract(padded[..., low + 1 : low + 1 + count], first, out=phase_values)
+        phase_values *= weight
+        np.add(phase_values, first, out=out[..., phase])
+    return out.reshape(small.shape[:-1] + (-1,))[..., :width]

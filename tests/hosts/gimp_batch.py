@@ -9,6 +9,8 @@ writes ``out/<case>-before.*``, ``out/<case>-after.*`` and ``out/results.json``.
 import hashlib
 import json
 import os
+import subprocess
+import time
 import traceback
 
 from gi.repository import Gegl, Gimp, Gio
@@ -74,17 +76,27 @@ def describe(image):
     }
 
 
-def run_plugin(image, drawables, **overrides):
+def press_in_dialog(key):
+    """Press `key` in the plug-in's dialog once it shows (on the Xvfb display of the test)."""
+    script = (
+        'id=$(xdotool search --sync --onlyvisible --name "^Skin Smoothing$" | head -n1) && '
+        f'sleep 0.5 && xdotool windowfocus --sync "$id" key --clearmodifiers {key}'
+    )
+    return subprocess.Popen(["timeout", "60", "sh", "-c", script])
+
+
+def run_plugin(image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **overrides):
     procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
     config = procedure.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("run-mode", run_mode)
     config.set_property("image", image)
     config.set_core_object_array("drawables", drawables)
     for key, value in {**ARGS, **overrides}.items():
         config.set_property(key, value)
+    start = time.monotonic()
     values = procedure.run(config)
     status = values.index(0)
-    outcome = {"status": status.value_nick}
+    outcome = {"status": status.value_nick, "seconds": round(time.monotonic() - start, 2)}
     if status == Gimp.PDBStatusType.SUCCESS:
         layer = values.index(1)
         outcome["new_layer"] = layer.get_name() if layer is not None else None
@@ -93,11 +105,19 @@ def run_plugin(image, drawables, **overrides):
     return outcome
 
 
-def case(image, name, drawables=None, ext="png", **overrides):
-    """Export before, run the plug-in, export after; return what happened."""
+def case(image, name, drawables=None, ext="png", press=None, **overrides):
+    """Export before, run the plug-in, export after; return what happened.
+
+    With `press`, run it interactively and press that key in its dialog.
+    """
     before = describe(image)
     export(image, f"{name}-before.{ext}")
-    outcome = run_plugin(image, drawables or [layer_of(image)], **overrides)
+    run_mode = Gimp.RunMode.NONINTERACTIVE
+    if press is not None:
+        run_mode, presser = Gimp.RunMode.INTERACTIVE, press_in_dialog(press)
+    outcome = run_plugin(image, drawables or [layer_of(image)], run_mode, **overrides)
+    if press is not None:
+        outcome["dialog_key_pressed"] = presser.wait() == 0
     outcome.update(before=before, after=describe(image))
     export(image, f"{name}-after.{ext}")
     return outcome
@@ -148,7 +168,14 @@ def case_layer_mask():
 
 
 def case_channel():
-    return case(load("astronaut.png"), "channel", output="channel", **{"mask-source": "color"})
+    image = load("astronaut.png")
+    outcome = case(image, "channel", output="channel", **{"mask-source": "color"})
+    channel = image.get_channels()[0]
+    rect = Gegl.Rectangle.new(0, 0, channel.get_width(), channel.get_height())
+    values = channel.get_buffer().get(rect, 1.0, "Y float", Gegl.AbyssPolicy.CLAMP)
+    with open(f"{WORK}/out/channel-values.f32", "wb") as handle:
+        handle.write(bytes(values))
+    return outcome
 
 
 def case_indexed():
@@ -168,6 +195,24 @@ def case_group():
 
 def case_model_only():
     return case(load("astronaut.png"), "model_only", **{"mask-source": "model"})
+
+
+def case_dialog_ok():
+    return case(load("astronaut.png"), "dialog_ok", press="Return", output="in-place")
+
+
+def case_dialog_cancel():
+    return case(load("astronaut.png"), "dialog_cancel", press="Escape")
+
+
+def case_without_deps():
+    """The plug-in installed without its Python packages: a GIMP error, not a crash."""
+    deps = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/skinsmooth/deps")
+    os.rename(deps, deps + ".hidden")
+    try:
+        return case(load("astronaut.png"), "without_deps")
+    finally:
+        os.rename(deps + ".hidden", deps)
 
 
 CASES = {name[5:]: function for name, function in globals().items() if name.startswith("case_")}

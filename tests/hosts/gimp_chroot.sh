@@ -14,9 +14,9 @@ set -euo pipefail
 
 ROOT="${SKINSMOOTH_GIMP_ROOT:-/var/cache/skinsmooth/gimp-trixie}"
 SUITE=trixie
-PACKAGES=(gimp python3-numpy python3-scipy python3-gi xvfb xauth)
+PACKAGES=(gimp python3-numpy python3-scipy python3-gi xvfb xauth xdotool)
 # Bump when PACKAGES or the preparation changes: an older marker is then redone.
-STAMP="skinsmooth-gimp-chroot v2 ${SUITE} ${PACKAGES[*]}"
+STAMP="skinsmooth-gimp-chroot v3 ${SUITE} ${PACKAGES[*]}"
 MARKER="$ROOT/.skinsmooth-ready"
 
 log() { echo "gimp_chroot: $*" >&2; }

@@ -25,13 +25,22 @@ import numpy as np
 import pytest
 from skimage import data
 
+from skinsmooth_core.masks import skin_mask
+
 pytestmark = pytest.mark.gimp
 
 HERE = Path(__file__).resolve().parent
 CHROOT_SCRIPT = HERE / "gimp_chroot.sh"
 # What the `skinsmooth` console script runs.
 SKINSMOOTH = "import sys; from skinsmooth_core.cli import main; sys.exit(main(sys.argv[1:]))"
-GIMP_PYTHON = "3.13"  # Debian trixie's GIMP 3 runs Python 3.13
+GIMP_PYTHON = "3.13"
+# Inside the chroot: an X display on a free number for the plug-in's dialog, gone with the run.
+XVFB = (
+    "exec 5>{display_file}; Xvfb -displayfd 5 -nolisten tcp -screen 0 1024x768x24 "
+    ">/dev/null 2>&1 & xvfb=$!; trap 'kill $xvfb' EXIT; "
+    "for i in $(seq 100); do [ -s {display_file} ] && break; sleep 0.1; done; "
+    "export DISPLAY=:$(cat {display_file}); "
+)  # Debian trixie's GIMP 3 runs Python 3.13
 # Regions of the astronaut portrait (rows, columns).
 FACE = np.s_[95:145, 190:250]  # cheeks, nose, mouth
 WALL = np.s_[0:60, 320:390]  # grey studio wall
@@ -101,20 +110,19 @@ def gimp_run(chroot):
         timings["install"] = time.monotonic() - start
         assert installer.returncode == 0, f"installer failed:\n{installer.stdout}{installer.stderr}"
         start = time.monotonic()
+        gimp_console = (
+            "gimp-console-3.0 -i -n --no-splash --batch-interpreter=python-fu-eval "
+            f"-b \"exec(open('{inside}/gimp_batch.py').read())\" --quit"
+        )
         command = [
             str(CHROOT_SCRIPT),
             "run",
             "env",
             f"HOME={inside}/home",
             f"SKINSMOOTH_GIMP_WORK={inside}",
-            "gimp-console-3.0",
-            "-i",
-            "-n",
-            "--no-splash",
-            "--batch-interpreter=python-fu-eval",
-            "-b",
-            f"exec(open('{inside}/gimp_batch.py').read())",
-            "--quit",
+            "bash",
+            "-c",
+            XVFB.format(display_file=f"{inside}/display") + gimp_console,
         ]
         gimp = subprocess.run(command, capture_output=True, text=True, timeout=600)
         timings["gimp"] = time.monotonic() - start
@@ -123,9 +131,11 @@ def gimp_run(chroot):
         assert gimp.returncode == 0 and results_file.is_file(), (
             f"GIMP failed (exit {gimp.returncode}):\n{_tail(log, 80)}"
         )
-        print(f"GIMP timings: {timings}")
+        results = json.loads(results_file.read_text())
+        timings.update({name: result.get("seconds") for name, result in results.items()})
+        print(f"GIMP timings (s): {timings}")
         yield {
-            "results": json.loads(results_file.read_text()),
+            "results": results,
             "out": work / "out",
             "plugins": plugins,
             "deep": deep,
@@ -295,6 +305,26 @@ def test_channel_output_leaves_pixels(gimp_run):
     assert result["after"]["layers"] == result["before"]["layers"]
     before, after = _pair(gimp_run, "channel")
     np.testing.assert_array_equal(after, before)
+    # The channel holds the skin mask as opacity (linear "Y float"), stored by GIMP as gamma-
+    # encoded 8 bits for this image: half a code step is up to 1.14/255 in linear values.
+    channel = np.fromfile(gimp_run["out"] / "channel-values.f32", np.float32)
+    expected = skin_mask(before, method="color")
+    np.testing.assert_allclose(channel.reshape(expected.shape), expected, atol=1.2 / 255)
+    assert expected.max() > 0.9 and (expected == 0).mean() > 0.3  # a real mask, not a constant
+
+
+def test_dialog_ok_runs_with_its_values(gimp_run):
+    result = _result(gimp_run, "dialog_ok")
+    assert result["dialog_key_pressed"] and result["status"] == "success", result
+    assert len(result["after"]["layers"]) == 1  # output in-place, as set in the dialog's config
+    before, after = _pair(gimp_run, "dialog_ok")
+    assert _mean_change(before, after, FACE) > 1.0
+
+
+def test_dialog_cancel_leaves_the_image(gimp_run):
+    result = _result(gimp_run, "dialog_cancel")
+    assert result["dialog_key_pressed"] and result["status"] == "cancel", result
+    assert result["after"] == result["before"]
 
 
 @pytest.mark.parametrize("name", ["indexed", "group"])
@@ -305,10 +335,18 @@ def test_unsupported_drawable_is_a_gimp_error(gimp_run, name):
     assert result["after"] == result["before"]  # image left as it was
 
 
+def test_missing_packages_are_a_gimp_error(gimp_run):
+    result = _result(gimp_run, "without_deps")
+    assert result["status"] == "execution-error", result
+    assert "skinsmooth install-plugin gimp --python-version 3.13" in result["message"]
+    assert result["after"] == result["before"]
+
+
 def test_missing_model_is_a_gimp_error(gimp_run):
     result = _result(gimp_run, "model_only")
     deps = gimp_run["plugins"] / "skinsmooth" / "deps" / f"python{GIMP_PYTHON}"
-    if (deps / "ai_edge_litert").is_dir():
+    models = list((deps / "skinsmooth_core" / "_data" / "models").glob("*.tflite"))
+    if (deps / "ai_edge_litert").is_dir() and models:
         assert result["status"] == "success", result
     else:
         assert result["status"] == "execution-error", result

@@ -163,9 +163,25 @@ class Driver:
             doc.close()
         app.action("file_quit").trigger()
 
+    def menu_paths(self, text):
+        """Menu paths ("Filter/Enhance") of the main window's items named `text`."""
+        found = []
+
+        def walk(menu, path):
+            for action in menu.actions():
+                label = action.text().replace("&", "")
+                if action.menu() is not None:
+                    walk(action.menu(), path + [label])
+                elif label == text:
+                    found.append("/".join(path))
+
+        walk(Krita.instance().activeWindow().qwindow().menuBar(), [])
+        return found
+
     def scenario(self):
         app = Krita.instance()
         job = self.job
+        self.facts["menus"] = self.menu_paths("Skin Smoothing\u2026")
         settings = job["settings"]
         doc = app.openDocument(job["input"])
         app.activeWindow().addView(doc)

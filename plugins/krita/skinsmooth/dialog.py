@@ -84,7 +84,7 @@ class Core:
 class Settings:
     """What the dialog asks for; also stored in kritarc between runs."""
 
-    preset: str = "natural"
+    preset: str = "medium"  # the defaults of smooth_skin
     strength: float = 0.6
     texture: float = 0.35
     blemish: float = 0.5

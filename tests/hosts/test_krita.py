@@ -181,7 +181,8 @@ def krita_run(tmp_path_factory, astronaut):
     assert not facts["errors"], "\n".join(facts["errors"]) + "\n" + log
     assert "seconds" in facts, "the driver did not finish:\n" + log
     if os.environ.get("SKINSMOOTH_UPDATE_DOCS") == "1":  # refresh the screenshots in docs/
-        for name in ("krita-dialog.png", "krita-dialog-mask.png", "krita-screen.png"):
+        for name in ("dialog", "dialog-mask", "dialog-detail", "screen"):
+            name = f"krita-{name}.png"
             shutil.copy(work / name, DOCS / name)
     print(f"install {install_seconds:.1f} s, Krita run {krita_seconds:.1f} s")
     home = work / "home"
@@ -330,7 +331,7 @@ def test_32_bit_float_in_place_with_mask_as_selection(krita_run):
     selection = np.frombuffer((out / "f32_selection.raw").read_bytes(), np.uint8).reshape(512, 512)
     for cheek in CHEEKS:
         assert selection[cheek].mean() > 128
-    assert selection[NOT_SKIN["dark background"]].max() == 0
+    assert selection[NOT_SKIN["dark background"]].max() <= 5  # of 255
 
 
 def test_zip_imports_with_kritas_own_importer(tmp_path):

@@ -9,9 +9,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import skinsmooth_core.filters as filters
+from skinsmooth_core._resample import BilinearUpsampler, area_downsample
 from skinsmooth_core.pipeline import METHODS, PRESETS, preset_options, smooth_skin
 from skinsmooth_core.pipeline import smooth as smooth_module
-from skinsmooth_core.pipeline._resample import BilinearUpsampler, area_downsample
 
 FACE_BOX = (slice(70, 170), slice(175, 265))  # the astronaut's face
 CHEEK = (slice(118, 140), slice(192, 212))

@@ -27,6 +27,8 @@ import numpy as np
 # strip height is chosen so a strip of one plane-stack is about this many bytes
 _STRIP_BYTES = 1 << 18
 _MIN_STRIP_ROWS = 16
+# and at least this many times the halo, so that halo rows (computed twice) stay a small share
+_HALO_MULTIPLE = 8
 
 
 def reflect_index(index: np.ndarray, size: int) -> np.ndarray:
@@ -135,7 +137,7 @@ def map_row_strips(
     if planes is None:
         planes = max(int(np.prod(a.shape[2:])) for a in inputs)
     row_bytes = width * planes * out.itemsize
-    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1), 4 * halo)
+    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1), _HALO_MULTIPLE * halo)
     starts = range(0, height, rows)
 
     def run(y0: int) -> None:

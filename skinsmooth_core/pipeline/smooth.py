@@ -10,7 +10,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._image import check_float, check_image, split_alpha
-from ._resample import BilinearUpsampler, area_downsample, for_strips
+from .._resample import BilinearUpsampler, area_downsample, for_strips
+from ..masks._refine import luma
 
 __all__ = ["smooth_skin", "auto_scale", "METHODS", "MASK_SOURCES"]
 
@@ -34,7 +35,6 @@ EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge 
 FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
 SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
 SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
-MASK_RADIUS = 4.0  # edge-aware refinement radius of the skin mask
 WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
 GUIDED_EPS = 1e-2  # guided-filter regularisation: skin variations below ~0.1 are smoothed
 # A spot is darker than its surroundings by SPOT_CONTRAST[0] (starts) to [1] (fully); contrasts
@@ -158,7 +158,7 @@ def smooth_skin(
         full_mask = mask
         skin_area = float(mask.sum(dtype=np.float64))
     elif mask != "none":
-        small_mask, skin_area = _raw_mask(small, mask, factor)
+        small_mask, skin_area = _working_mask(small, mask, factor)
     else:
         skin_area = float(height * width) / 16.0
     if scale == "auto":
@@ -167,9 +167,7 @@ def smooth_skin(
             factor = _finest_factor(scale)
             small = area_downsample(colour, factor, 1.0 / max_value)
             if small_mask is not None:
-                small_mask, _ = _raw_mask(small, mask, factor)
-    if small_mask is not None:
-        small_mask = _refine_mask(small_mask, small, MASK_RADIUS * scale / factor)
+                small_mask, _ = _working_mask(small, mask, factor)
 
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
@@ -272,34 +270,12 @@ def _check_mask(mask, shape):
     return mask.astype(np.float32)
 
 
-def _raw_mask(small, source, factor):
-    """Skin mask of the working image (computed at half its size if large) and its area."""
+def _working_mask(small, source, factor):
+    """Skin mask of the working image (refined edge-aware by skin_mask) and its full-size area."""
     from ..masks import skin_mask
 
-    mask_factor = 2 if small.shape[0] * small.shape[1] > 0.3e6 else 1
-    tiny = area_downsample(small, mask_factor, 1.0) if mask_factor > 1 else small
-    raw = skin_mask(tiny, "auto" if source == "auto" else source)
-    area = float(raw.sum(dtype=np.float64)) * (factor * mask_factor) ** 2
-    if mask_factor > 1:
-        upsampler = BilinearUpsampler(small.shape[:2], raw.shape, mask_factor)
-        raw = upsampler.strip(raw[:, :, None], 0, small.shape[0])[:, :, 0]
-    return raw, area
-
-
-def _luma(image):
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    return image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
-
-
-def _refine_mask(raw, small, radius):
-    """Snap a soft mask to the image edges: guided filter with the image luma as guide."""
-    from ..filters import guided_filter
-
-    radius = max(1, round(radius))
-    subsample = 2 if radius >= 4 else 1
-    refined = guided_filter(raw, guide=_luma(small), radius=radius, eps=1e-4, subsample=subsample)
-    return np.clip(refined, 0.0, 1.0, out=refined)
+    mask = skin_mask(small, source)
+    return mask, float(mask.sum(dtype=np.float64)) * factor**2
 
 
 def _base_options(method, radius, factor, user):
@@ -345,7 +321,7 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     texture = np.float32(texture)
     # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
     # the base, unlike texture: they are kept whole.
-    contrast = np.abs(_luma(source - base))
+    contrast = np.abs(luma(source - base))
     # At a reduced working size a feature shows weakened by the averaging: lower bounds.
     protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
@@ -399,8 +375,8 @@ def _ramp(values, low, high):
 
 def _edge_map(small):
     """1 on strong edges of the working image (luma gradient >= EDGE_GRADIENT[1]), 0 on skin."""
-    luma = np.ascontiguousarray(_luma(small), dtype=np.float32)
-    gradient = np.hypot(ndi.sobel(luma, 0, mode="nearest"), ndi.sobel(luma, 1, mode="nearest"))
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
+    gradient = np.hypot(ndi.sobel(grey, 0, mode="nearest"), ndi.sobel(grey, 1, mode="nearest"))
     gradient *= 1.0 / 8.0  # Sobel sums 8 differences
     return _ramp(gradient, *EDGE_GRADIENT)
 
@@ -414,12 +390,12 @@ def _spot_mask(small, size):
     Spots next to strong dark features (eyes, brows, nostrils, lips) are left alone.
     """
     length = max(3, 2 * round(size / 2) + 1)
-    luma = np.ascontiguousarray(_luma(small), dtype=np.float32)
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
     closed = None
     for footprint in _segments(length):
-        closing = ndi.grey_closing(luma, footprint=footprint, mode="nearest")
+        closing = ndi.grey_closing(grey, footprint=footprint, mode="nearest")
         closed = closing if closed is None else np.minimum(closed, closing, out=closed)
-    tophat = closed - luma
+    tophat = closed - grey
     start, full, fade, stop = SPOT_CONTRAST
     spots = np.clip((tophat - start) * (1.0 / (full - start)), 0.0, 1.0)
     spots *= np.clip((stop - tophat) * (1.0 / (stop - fade)), 0.0, 1.0)
@@ -427,7 +403,7 @@ def _spot_mask(small, size):
     spots = ndi.grey_dilation(spots, size=(3, 3))
     # Leave the surroundings of strong dark features (lashes, pupils, brows, nostrils, lip
     # line, moles) alone: a dark feature of any shape, contrast >= SPOT_CONTRAST[2], nearby.
-    features = ndi.grey_closing(luma, size=(length, length), mode="nearest") - luma > fade
+    features = ndi.grey_closing(grey, size=(length, length), mode="nearest") - grey > fade
     near = ndi.maximum_filter(features.view(np.uint8), size=2 * length + 1, mode="nearest")
     spots[near.view(bool)] = 0.0
     return spots

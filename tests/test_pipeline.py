@@ -9,9 +9,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import skinsmooth_core.filters as filters
+from skinsmooth_core._resample import BilinearUpsampler, area_downsample
 from skinsmooth_core.pipeline import METHODS, PRESETS, preset_options, smooth_skin
 from skinsmooth_core.pipeline import smooth as smooth_module
-from skinsmooth_core.pipeline._resample import BilinearUpsampler, area_downsample
 
 FACE_BOX = (slice(70, 170), slice(175, 265))  # the astronaut's face
 CHEEK = (slice(118, 140), slice(192, 212))
@@ -340,3 +340,25 @@ def test_no_halo_at_the_skin_border(background):
     inside = (radius >= 74) & (radius < 79)  # just inside: smoothed, but not brightened/darkened
     assert np.abs((out[inside] - image[inside]).mean(axis=0)).max() < 1.0
     assert np.abs(out[inside] - image[inside]).mean() > 1.0
+
+
+def test_fine_dark_lines_stay_sharp_at_reduced_working_size(monkeypatch):
+    """Lash-like 1-px lines are detail finer than the working grid: kept whole, unlike texture."""
+    monkeypatch.setattr(smooth_module, "WORKING_PIXELS", 240 * 240 / 9)
+    rng = np.random.default_rng(5)
+    image = np.empty((240, 240, 3))
+    image[:] = (0.8, 0.62, 0.52)
+    image += rng.normal(0, 0.02, image.shape)
+    lines = [60, 120, 180]
+    for row in lines:
+        image[row, 30:210] -= 0.35
+    image = np.clip(image, 0, 1).astype(np.float32)
+    out = smooth_skin(image, "none", strength=1.0, scale=3.0, blemish=0)
+
+    def line_contrast(picture):
+        luma = picture @ np.array([0.299, 0.587, 0.114])
+        return np.mean([luma[r - 3, 40:200].mean() - luma[r, 40:200].mean() for r in lines])
+
+    skin = (slice(80, 110), slice(40, 200))
+    assert line_contrast(out) > 0.8 * line_contrast(image)
+    assert high_pass_energy(out, skin) < 0.75 * high_pass_energy(image, skin)

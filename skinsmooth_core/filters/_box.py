@@ -26,7 +26,9 @@ import numpy as np
 
 # strip height is chosen so a strip of one plane-stack is about this many bytes
 _STRIP_BYTES = 1 << 18
-_MIN_STRIP_ROWS = 8
+_MIN_STRIP_ROWS = 16
+# and at least this many times the halo, so that halo rows (computed twice) stay a small share
+_HALO_MULTIPLE = 8
 
 
 def reflect_index(index: np.ndarray, size: int) -> np.ndarray:
@@ -69,22 +71,23 @@ def _row_sums(stack: np.ndarray, size: int) -> np.ndarray:
 def _column_sums(stack: np.ndarray, radius: int) -> np.ndarray:
     """Sums over 2 * radius + 1 columns (last axis), the border reflected."""
     width = stack.shape[-1]
-    padded = np.empty(stack.shape[:-1] + (width + 2 * radius,), stack.dtype)
+    size = 2 * radius + 1
+    shape = stack.shape[:-1] + (width + 2 * radius,)
+    # rows of the padded stack laid end to end, plus size - 1 spare entries so that there is
+    # a window start at every entry; windows straddling two rows are computed but never read
+    flat = np.empty(int(np.prod(shape)) + size - 1, stack.dtype)
+    padded = flat[: flat.size - size + 1].reshape(shape)
+    flat[padded.size :] = 0
     padded[..., radius : radius + width] = stack
     if radius <= width:
         padded[..., :radius] = stack[..., :radius][..., ::-1]
         padded[..., radius + width :] = stack[..., ::-1][..., :radius]
     else:  # reflected more than once
         left = reflect_index(np.arange(-radius, 0), width)
+        right = reflect_index(np.arange(width, width + radius), width)
         padded[..., :radius] = stack[..., left]
-        padded[..., radius + width :] = stack[
-            ..., reflect_index(np.arange(width, width + radius), width)
-        ]
-    # rows laid end to end: windows that straddle two rows are computed but never read
-    sums = np.empty(padded.size, stack.dtype)
-    valid = _flat_window_sum(padded.reshape(-1), 2 * radius + 1)
-    sums[: valid.size] = valid
-    return sums.reshape(padded.shape)[..., :width]
+        padded[..., radius + width :] = stack[..., right]
+    return _flat_window_sum(flat, size).reshape(shape)[..., :width]
 
 
 def box_mean_valid_rows(stack: np.ndarray, radius: int) -> np.ndarray:
@@ -134,7 +137,7 @@ def map_row_strips(
     if planes is None:
         planes = max(int(np.prod(a.shape[2:])) for a in inputs)
     row_bytes = width * planes * out.itemsize
-    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1), 4 * halo)
+    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1), _HALO_MULTIPLE * halo)
     starts = range(0, height, rows)
 
     def run(y0: int) -> None:

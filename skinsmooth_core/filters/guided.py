@@ -240,9 +240,10 @@ def _apply(coefs, guide, a_index):
     n_guide, n_src = a_index.shape
     n_a = a_index.max() + 1
     out = coefs[:, n_a:].copy()
+    product = np.empty_like(guide[:, 0])
     for c in range(n_src):
         for g in range(n_guide):
-            out[:, c] += coefs[:, a_index[g, c]] * guide[:, g]
+            out[:, c] += np.multiply(coefs[:, a_index[g, c]], guide[:, g], out=product)
     return out
 
 
@@ -281,14 +282,14 @@ def _upsample_columns(small, width, factor):
     # an edge column on each side stands in for clamping at the borders
     padded = np.concatenate([small[..., :1], small, small[..., -1:]], axis=-1)
     count = small.shape[-1]
-    phases = np.empty((factor,) + small.shape, small.dtype)
+    out = np.empty(small.shape + (factor,), small.dtype)  # (..., column block, phase)
+    phase_values = np.empty_like(small)
     for phase in range(factor):
         offset = (phase + 0.5) / factor - 0.5  # output i * factor + phase sits at i + offset
         low = 1 if offset >= 0 else 0  # padded index of the low neighbour of i = 0
         weight = small.dtype.type(offset if offset >= 0 else 1 + offset)
         first = padded[..., low : low + count]
-        np.subtract(padded[..., low + 1 : low + 1 + count], first, out=phases[phase])
-        phases[phase] *= weight
-        phases[phase] += first
-    interleaved_phases = np.moveaxis(phases, 0, -1).reshape(small.shape[:-1] + (-1,))
-    return interleaved_phases[..., :width]
+        np.subtract(padded[..., low + 1 : low + 1 + count], first, out=phase_values)
+        phase_values *= weight
+        np.add(phase_values, first, out=out[..., phase])
+    return out.reshape(small.shape[:-1] + (-1,))[..., :width]

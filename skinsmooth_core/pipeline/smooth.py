@@ -10,7 +10,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._image import check_float, check_image, split_alpha
-from ._resample import BilinearUpsampler, area_downsample, for_strips
+from .._resample import BilinearUpsampler, area_downsample, for_strips
+from ..masks._refine import luma
 
 __all__ = ["smooth_skin", "auto_scale", "METHODS", "MASK_SOURCES"]
 
@@ -31,8 +32,9 @@ REFERENCE_SKIN_SIZE = 128.0
 BASE_RADIUS = 6.0  # edge-preserving smoothing radius
 TEXTURE_SIGMA = 1.0  # detail finer than this is texture (pores) and is put back
 EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge above
+FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
+SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
 SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
-MASK_RADIUS = 4.0  # edge-aware refinement radius of the skin mask
 WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
 GUIDED_EPS = 1e-2  # guided-filter regularisation: skin variations below ~0.1 are smoothed
 # A spot is darker than its surroundings by SPOT_CONTRAST[0] (starts) to [1] (fully); contrasts
@@ -156,7 +158,7 @@ def smooth_skin(
         full_mask = mask
         skin_area = float(mask.sum(dtype=np.float64))
     elif mask != "none":
-        small_mask, skin_area = _raw_mask(small, mask, factor)
+        small_mask, skin_area = _working_mask(small, mask, factor)
     else:
         skin_area = float(height * width) / 16.0
     if scale == "auto":
@@ -165,9 +167,7 @@ def smooth_skin(
             factor = _finest_factor(scale)
             small = area_downsample(colour, factor, 1.0 / max_value)
             if small_mask is not None:
-                small_mask, _ = _raw_mask(small, mask, factor)
-    if small_mask is not None:
-        small_mask = _refine_mask(small_mask, small, MASK_RADIUS * scale / factor)
+                small_mask, _ = _working_mask(small, mask, factor)
 
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
@@ -270,34 +270,12 @@ def _check_mask(mask, shape):
     return mask.astype(np.float32)
 
 
-def _raw_mask(small, source, factor):
-    """Skin mask of the working image (computed at half its size if large) and its area."""
+def _working_mask(small, source, factor):
+    """Skin mask of the working image (refined edge-aware by skin_mask) and its full-size area."""
     from ..masks import skin_mask
 
-    mask_factor = 2 if small.shape[0] * small.shape[1] > 0.3e6 else 1
-    tiny = area_downsample(small, mask_factor, 1.0) if mask_factor > 1 else small
-    raw = skin_mask(tiny, "auto" if source == "auto" else source)
-    area = float(raw.sum(dtype=np.float64)) * (factor * mask_factor) ** 2
-    if mask_factor > 1:
-        upsampler = BilinearUpsampler(small.shape[:2], raw.shape, mask_factor)
-        raw = upsampler.strip(raw[:, :, None], 0, small.shape[0])[:, :, 0]
-    return raw, area
-
-
-def _luma(image):
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    return image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
-
-
-def _refine_mask(raw, small, radius):
-    """Snap a soft mask to the image edges: guided filter with the image luma as guide."""
-    from ..filters import guided_filter
-
-    radius = max(1, round(radius))
-    subsample = 2 if radius >= 4 else 1
-    refined = guided_filter(raw, guide=_luma(small), radius=radius, eps=1e-4, subsample=subsample)
-    return np.clip(refined, 0.0, 1.0, out=refined)
+    mask = skin_mask(small, source)
+    return mask, float(mask.sum(dtype=np.float64)) * factor**2
 
 
 def _base_options(method, radius, factor, user):
@@ -307,7 +285,7 @@ def _base_options(method, radius, factor, user):
         "bilateral": {"sigma_spatial": radius / 2.0, "sigma_color": 0.1},
         "surface": {"radius": radius, "threshold": 25 / 255},
         "local-mean": {"radius": radius, "sigma": 0.08},
-        "wls": {"lam": 0.03 * radius**2, "alpha": 1.2},
+        "wls": {"lam": 0.004 * radius**2, "alpha": 1.0},
         "smart": {"radius": radius, "threshold": 30 / 255},
     }[method]
     for name, value in user.items():
@@ -341,18 +319,30 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     if sigma >= 0.3:  # else the detail band is all texture at this resolution
         fine -= ndi.gaussian_filter(fine, sigma=(sigma, sigma, 0), mode="nearest")
     texture = np.float32(texture)
+    # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
+    # the base, unlike texture: they are kept whole.
+    contrast = np.abs(luma(source - base))
+    # At a reduced working size a feature shows weakened by the averaging: lower bounds.
+    protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
         spots = _spot_mask(source, SPOT_SIZE * scale / factor)
         spots *= np.float32(blemish)
         _fill_spots(base, spots, SPOT_SIZE * scale / factor)
         fine *= ((1.0 - spots) * texture)[:, :, None]
+        protect *= 1.0 - spots
     else:
         fine *= texture
     base += fine
+    base += (source - base) * protect[:, :, None]
     if source is not small:
         base -= source
         base += small
-    keep = _edge_map(small) if factor > 1 else np.zeros(small.shape[:2], np.float32)
+    if factor > 1:
+        keep = np.maximum(_edge_map(small), protect)
+        # Constant over each feature's neighbours too, so its bilinear upsampling is exact there.
+        keep = ndi.maximum_filter(keep, size=3, mode="nearest")
+    else:
+        keep = np.zeros(small.shape[:2], np.float32)
     keep *= 1.0 - texture
     keep += texture
     base -= small * keep[:, :, None]
@@ -376,14 +366,19 @@ def _extend_skin(small, skin, size):
     return fill
 
 
+def _ramp(values, low, high):
+    """0 below `low`, 1 above `high`, linear in between (float32)."""
+    ramp = np.asarray(values, dtype=np.float32) - np.float32(low)
+    ramp *= np.float32(1.0 / (high - low))
+    return np.clip(ramp, 0.0, 1.0, out=ramp)
+
+
 def _edge_map(small):
     """1 on strong edges of the working image (luma gradient >= EDGE_GRADIENT[1]), 0 on skin."""
-    luma = np.ascontiguousarray(_luma(small), dtype=np.float32)
-    gradient = np.hypot(ndi.sobel(luma, 0, mode="nearest"), ndi.sobel(luma, 1, mode="nearest"))
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
+    gradient = np.hypot(ndi.sobel(grey, 0, mode="nearest"), ndi.sobel(grey, 1, mode="nearest"))
     gradient *= 1.0 / 8.0  # Sobel sums 8 differences
-    low, high = EDGE_GRADIENT
-    edges = np.clip((gradient - low) * (1.0 / (high - low)), 0.0, 1.0)
-    return ndi.maximum_filter(edges, size=3, mode="nearest")
+    return _ramp(gradient, *EDGE_GRADIENT)
 
 
 def _spot_mask(small, size):
@@ -395,12 +390,12 @@ def _spot_mask(small, size):
     Spots next to strong dark features (eyes, brows, nostrils, lips) are left alone.
     """
     length = max(3, 2 * round(size / 2) + 1)
-    luma = np.ascontiguousarray(_luma(small), dtype=np.float32)
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
     closed = None
     for footprint in _segments(length):
-        closing = ndi.grey_closing(luma, footprint=footprint, mode="nearest")
+        closing = ndi.grey_closing(grey, footprint=footprint, mode="nearest")
         closed = closing if closed is None else np.minimum(closed, closing, out=closed)
-    tophat = closed - luma
+    tophat = closed - grey
     start, full, fade, stop = SPOT_CONTRAST
     spots = np.clip((tophat - start) * (1.0 / (full - start)), 0.0, 1.0)
     spots *= np.clip((stop - tophat) * (1.0 / (stop - fade)), 0.0, 1.0)
@@ -408,7 +403,7 @@ def _spot_mask(small, size):
     spots = ndi.grey_dilation(spots, size=(3, 3))
     # Leave the surroundings of strong dark features (lashes, pupils, brows, nostrils, lip
     # line, moles) alone: a dark feature of any shape, contrast >= SPOT_CONTRAST[2], nearby.
-    features = ndi.grey_closing(luma, size=(length, length), mode="nearest") - luma > fade
+    features = ndi.grey_closing(grey, size=(length, length), mode="nearest") - grey > fade
     near = ndi.maximum_filter(features.view(np.uint8), size=2 * length + 1, mode="nearest")
     spots[near.view(bool)] = 0.0
     return spots

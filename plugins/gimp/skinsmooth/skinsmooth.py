@@ -234,7 +234,6 @@ def _apply(np, image, job, output):
         channel = Gimp.Channel.new(
             image, "Skin mask", image.get_width(), image.get_height(), 50.0, Gegl.Color.new("red")
         )
-        channel.fill(Gimp.FillType.TRANSPARENT)
         image.insert_channel(channel, None, 0)
         _write(np, channel, (x + offset_x, y + offset_y, width, height), "Y float", job.mask)
         return None

@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -88,16 +89,23 @@ class Settings:
     texture: float = 0.35
     blemish: float = 0.5
     method: str = "guided"
+    scale: float = 0.0  # 0 = "auto": follows the size of the skin
     mask_source: str = "auto"
     output: str = "new_layer"
     mask_output: str = "none"
 
-    def smooth_options(self, presets):
-        """Keyword arguments for smooth_skin: the preset's, overridden by the dialog's."""
+    def smooth_options(self, presets, downscale=1):
+        """Keyword arguments for smooth_skin: the preset's, overridden by the dialog's.
+
+        `downscale` is how much smaller than the layer the processed image is (the
+        preview), so a fixed scale gives the same look there.
+        """
         options = dict(presets.get(self.preset, {}))
         options.update(
             strength=self.strength, texture=self.texture, blemish=self.blemish, method=self.method
         )
+        if self.scale > 0:
+            options["scale"] = self.scale / downscale
         return options
 
     @classmethod
@@ -141,13 +149,14 @@ class LayerSource:
             self.selection = pixels.selection_to_float(selection.pixelData(x, y, w, h), w, h)
 
 
-def compute(core, image, selection, settings, skin=None, want_mask=False):
+def compute(core, image, selection, settings, skin=None, want_mask=False, downscale=1):
     """Run the core on `image`: returns (result, mask or None, warnings).
 
     The smoothing uses the pipeline's own (edge-refined) skin mask. The mask
     returned (for the mask outputs and the preview, or when `want_mask`) is
     ``skin_mask`` limited to the selection; `skin` is a cached ``skin_mask`` of
-    `image`. With a selection, only selected pixels change.
+    `image`. With a selection, only selected pixels change. `downscale`: see
+    :meth:`Settings.smooth_options`.
     """
     transparency = settings.output == "new_layer" and settings.mask_output == "transparency_mask"
     with warnings.catch_warnings(record=True) as caught:
@@ -167,7 +176,8 @@ def compute(core, image, selection, settings, skin=None, want_mask=False):
             # The layer gets the smoothing everywhere (within the selection); the
             # transparency mask decides where it shows, and the user can paint it.
             layer_mask = "none"
-        result = core.smooth_skin(image, mask=layer_mask, **settings.smooth_options(core.presets))
+        options = settings.smooth_options(core.presets, downscale)
+        result = core.smooth_skin(image, mask=layer_mask, **options)
     if selection is not None:
         result = _composite(core, image, result, selection)
     messages = list(dict.fromkeys(str(w.message) for w in caught))
@@ -238,6 +248,15 @@ class SkinSmoothingDialog(QDialog):
         self.blemish = Amount("blemish")
         self.method = QComboBox(objectName="method")
         _add_items(self.method, {m: METHOD_LABELS.get(m, m) for m in core.methods}, settings.method)
+        self.scale = QDoubleSpinBox(objectName="scale")
+        self.scale.setRange(0.0, 8.0)
+        self.scale.setSingleStep(0.25)
+        self.scale.setSpecialValueText("Auto")
+        self.scale.setValue(settings.scale)
+        self.scale.setToolTip(
+            "Size of the smoothing. Auto follows the size of the skin, so large and small photos "
+            "get the same look; 1 suits a face about 110 pixels wide, 2 a face twice as large."
+        )
         self.mask_source = QComboBox(objectName="mask_source")
         _add_items(self.mask_source, MASK_SOURCES, settings.mask_source)
         if source.selection is None:
@@ -289,6 +308,7 @@ class SkinSmoothingDialog(QDialog):
         form.addRow("Texture kept:", self.texture)
         form.addRow("Blemish removal:", self.blemish)
         form.addRow("Method:", self.method)
+        form.addRow("Scale:", self.scale)
         form.addRow("Mask:", self.mask_source)
         form.addRow("Output:", self.output)
         form.addRow("", self.in_place_note)
@@ -311,6 +331,7 @@ class SkinSmoothingDialog(QDialog):
         for amount in (self.strength, self.texture, self.blemish):
             amount.valueChanged.connect(self._edited)
         self.method.currentIndexChanged.connect(self._edited)
+        self.scale.valueChanged.connect(self._edited)
         for combo in (self.mask_source, self.output, self.mask_output):
             combo.currentIndexChanged.connect(self._schedule)
         self.output.currentIndexChanged.connect(self._sync_mask_output)
@@ -327,6 +348,7 @@ class SkinSmoothingDialog(QDialog):
             texture=self.texture.value(),
             blemish=self.blemish.value(),
             method=self.method.currentData(),
+            scale=self.scale.value(),
             mask_source=self.mask_source.currentData(),
             output=self.output.currentData(),
             mask_output=self.mask_output.currentData(),
@@ -344,6 +366,8 @@ class SkinSmoothingDialog(QDialog):
                     getattr(self, key).setValue(options[key])
             if "method" in options and self.method.findData(options["method"]) >= 0:
                 self.method.setCurrentIndex(self.method.findData(options["method"]))
+            scale = options.get("scale", "auto")
+            self.scale.setValue(0.0 if scale == "auto" else float(scale))
         finally:
             self._applying_preset = False
         self._schedule()
@@ -367,7 +391,7 @@ class SkinSmoothingDialog(QDialog):
     # -- preview ----------------------------------------------------------------
     def _make_preview_images(self):
         image, selection = self.source.image, self.source.selection
-        factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
+        factor = self.factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
         h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
         small = self.core.to_float(image[:h, :w])
         self.small = self.core.downscale_local_mean(small, (factor, factor, 1)).astype(np.float32)
@@ -388,20 +412,27 @@ class SkinSmoothingDialog(QDialog):
         settings = self.settings()
         QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            skin = None
+            skin, notes = None, []
             if settings.mask_source != "selection":
                 if settings.mask_source not in self._skin_cache:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # compute() reports the fallback
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
                         skin = self.core.skin_mask(self.small, method=settings.mask_source)
-                    self._skin_cache[settings.mask_source] = skin
-                skin = self._skin_cache[settings.mask_source]
+                    notes = [str(w.message) for w in caught]
+                    self._skin_cache[settings.mask_source] = skin, notes
+                skin, notes = self._skin_cache[settings.mask_source]
             result, mask, messages = compute(
-                self.core, self.small, self.small_selection, settings, skin, want_mask=True
+                self.core,
+                self.small,
+                self.small_selection,
+                settings,
+                skin,
+                want_mask=True,
+                downscale=self.factor,
             )
             self._result, self._mask = result, mask
             self.status.setStyleSheet("")
-            self.status.setText("\n".join(messages))
+            self.status.setText("\n".join(dict.fromkeys(notes + messages)))
         except Exception as exc:  # shown to the user; the dialog stays usable
             self._result, self._mask = self.small, None
             self.status.setStyleSheet("color: #d04040")

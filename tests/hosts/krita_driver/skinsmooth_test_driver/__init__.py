@@ -267,7 +267,23 @@ class Driver:
         doc.waitForDone()
         self.log("32-bit float done")
 
-        # 5: an unsupported colour model gets a message, the document stays as it was.
+        # 5: 16-bit float (R, G, B, A as half floats), new layer.
+        doc.setColorSpace("RGBA", "F16", "")
+        doc.waitForDone()
+        original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]
+        doc.setActiveNode(original)
+        before_ids = self.ids(doc)
+        seen = self.run_action(self.fill_and_click(settings, QDialogButtonBox.Ok))
+        doc.waitForDone()
+        (layer_f16,) = self.new_nodes(doc, before_ids)
+        self.facts["actions"]["f16"] = {
+            "seen": seen,
+            "original": self.dump(original, "f16_original", doc),
+            "result": self.dump(layer_f16, "f16_layer", doc),
+        }
+        self.log("16-bit float done")
+
+        # 6: an unsupported colour model gets a message, the document stays as it was.
         doc.setColorSpace("CMYKA", "U8", "")
         doc.waitForDone()
         original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]

@@ -405,8 +405,10 @@ class SkinSmoothingDialog(QDialog):
         image, selection = self.source.image, self.source.selection
         factor = self.factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
         h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-        small = self.core.to_float(image[:h, :w])
-        self.small = self.core.downscale_local_mean(small, (factor, factor, 1)).astype(np.float32)
+        # Average blocks of the stored values, then scale to [0, 1]: no full-size float copy.
+        small = self.core.downscale_local_mean(image[:h, :w], (factor, factor, 1))
+        scale = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
+        self.small = (small / scale).astype(np.float32)
         self.small_selection = None
         if selection is not None:
             self.small_selection = self.core.downscale_local_mean(

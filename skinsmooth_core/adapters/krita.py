@@ -233,6 +233,7 @@ __all__ = [
     "enable_in_kritarc",
     "install",
     "krita_paths",
+    "krita_running",
     "parse_python_version",
     "python_version_from_library",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from skinsmooth_core._resources import resource_dir
-from skinsmooth_core.adapters import gimp, install
+from skinsmooth_core.adapters import _deps, gimp, install
 
 PLUGIN = resource_dir("plugins") / "gimp" / "skinsmooth" / "skinsmooth.py"
 
@@ -87,3 +87,32 @@ def test_plugin_registers_the_documented_procedure():
     strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)}
     assert {"plug-in-skinsmooth", "<Image>/Filters/Enhance", "Skin Smoothing…"} <= strings
     assert PLUGIN.stat().st_mode & stat.S_IXUSR, "the shipped plug-in must be executable"
+
+
+def test_cross_install_accepts_older_manylinux_wheels(tmp_path):
+    # Debian trixie's GIMP runs Python 3.13; ai-edge-litert has manylinux_2_27 wheels only.
+    command = _deps.pip_command(["ai-edge-litert"], tmp_path, (3, 13), "manylinux_2_28_x86_64")
+    platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
+    assert platforms[:2] == ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64"]
+    assert platforms[-2:] == ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+    assert len(platforms) == 13 and command[-1] == "ai-edge-litert"
+
+
+@pytest.mark.parametrize(
+    "tag, expected",
+    [
+        (
+            "manylinux_2_19_aarch64",
+            [
+                "manylinux_2_19_aarch64",
+                "manylinux_2_18_aarch64",
+                "manylinux_2_17_aarch64",
+                "manylinux2014_aarch64",
+            ],
+        ),
+        ("win_amd64", ["win_amd64"]),
+        ("macosx_11_0_arm64", ["macosx_11_0_arm64"]),
+    ],
+)
+def test_platform_tags(tag, expected):
+    assert _deps.platform_tags(tag) == expected

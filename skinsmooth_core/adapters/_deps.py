@@ -66,8 +66,8 @@ def running_python_version() -> tuple[int, int]:
 def default_platform(system: str | None = None, machine: str | None = None) -> str:
     """The pip platform tag of binary wheels for this machine's host applications.
 
-    Linux gets ``manylinux_2_28_<arch>`` (pip also accepts older manylinux
-    wheels for it), Windows ``win_amd64``, macOS ``macosx_11_0_<arch>``.
+    Linux gets ``manylinux_2_28_<arch>`` (:func:`platform_tags` adds the older
+    manylinux tags), Windows ``win_amd64``, macOS ``macosx_11_0_<arch>``.
     """
     system = (system or _platform.system()).lower()
     machine = (machine or _platform.machine()).lower()
@@ -175,12 +175,28 @@ def pip_command(
             "--python-version",
             f"{version[0]}.{version[1]}",
             "--only-binary=:all:",
-            "--platform",
-            platform or default_platform(),
+            *(
+                arg
+                for tag in platform_tags(platform or default_platform())
+                for arg in ("--platform", tag)
+            ),
             "--implementation",
             "cp",
         ]
     return command + list(requirements)
+
+
+def platform_tags(platform: str) -> list[str]:
+    """`platform` and the older tags its wheels may carry, most specific first.
+
+    pip matches an explicit ``--platform`` exactly: ``manylinux_2_28`` alone misses wheels built
+    for an older glibc (ai-edge-litert ships ``manylinux_2_27`` only), so list them all.
+    """
+    match = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", platform)
+    if match is None:
+        return [platform]
+    newest, arch = int(match.group(1)), match.group(2)
+    return [f"manylinux_2_{m}_{arch}" for m in range(newest, 16, -1)] + [f"manylinux2014_{arch}"]
 
 
 def install_into(

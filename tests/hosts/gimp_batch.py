@@ -29,6 +29,7 @@ ARGS = {
     "output": "new-layer",
 }
 FACE_RECT = (150, 60, 70, 110)  # x, y, width, height: left half of the face
+OFFSET_LAYER = (140, 40, 160, 150)  # x, y, width, height of a layer cut around the face
 
 
 def load(name):
@@ -165,6 +166,21 @@ def case_float_linear():
 
 def case_layer_mask():
     return case(load("astronaut.png"), "layer_mask", output="layer-mask")
+
+
+def case_offset_layer():
+    """A layer smaller than the image, moved: the mask must land at the layer's place."""
+    image = load("astronaut.png")
+    layer = layer_of(image)
+    layer.resize(*OFFSET_LAYER[2:], -OFFSET_LAYER[0], -OFFSET_LAYER[1])
+    outcome = case(image, "offset_layer", output="channel", **{"mask-source": "color"})
+    channel = image.get_channels()[0]
+    rect = Gegl.Rectangle.new(0, 0, channel.get_width(), channel.get_height())
+    values = channel.get_buffer().get(rect, 1.0, "Y float", Gegl.AbyssPolicy.CLAMP)
+    with open(f"{WORK}/out/offset_layer-values.f32", "wb") as handle:
+        handle.write(bytes(values))
+    outcome["offsets"] = list(layer.get_offsets()[1:])
+    return outcome
 
 
 def case_channel():

@@ -47,6 +47,7 @@ WALL = np.s_[0:60, 320:390]  # grey studio wall
 VISOR = np.s_[400:480, 320:420]  # black helmet visor
 HAIR = np.s_[15:55, 170:280]  # blond hair above the forehead
 FACE_RECT = (150, 60, 70, 110)  # x, y, width, height, as in gimp_batch.py
+OFFSET_LAYER = (140, 40, 160, 150)  # as in gimp_batch.py
 ARGS = dict(strength=0.8, texture=0.3, blemish=0.5, method="guided")  # as in gimp_batch.py
 MASK = "color"  # the rgb8_new_layer case
 
@@ -325,6 +326,21 @@ def test_dialog_cancel_leaves_the_image(gimp_run):
     result = _result(gimp_run, "dialog_cancel")
     assert result["dialog_key_pressed"] and result["status"] == "cancel", result
     assert result["after"] == result["before"]
+
+
+def test_offset_layer_mask_lands_in_place(gimp_run):
+    result = _result(gimp_run, "offset_layer")
+    assert result["status"] == "success", result
+    x, y, width, height = OFFSET_LAYER
+    assert result["offsets"] == [x, y]
+    astronaut = data.astronaut()
+    channel = np.fromfile(gimp_run["out"] / "offset_layer-values.f32", np.float32)
+    channel = channel.reshape(astronaut.shape[:2])
+    inside = np.s_[y : y + height, x : x + width]
+    expected = skin_mask(astronaut[inside], method="color")
+    np.testing.assert_allclose(channel[inside], expected, atol=1.2 / 255)
+    channel[inside] = 0
+    assert not channel.any()  # nothing outside the layer
 
 
 @pytest.mark.parametrize("name", ["indexed", "group"])

@@ -7,3 +7,23 @@ and the ``skinsmooth`` command (:mod:`skinsmooth_core.cli`).
 """
 
 __version__ = "0.1.0"
+
+# Public names, imported on first use so `import skinsmooth_core` stays cheap.
+_LAZY = {
+    "smooth_skin": "skinsmooth_core.pipeline",
+    "PRESETS": "skinsmooth_core.pipeline",
+    "preset_options": "skinsmooth_core.pipeline",
+    "skin_mask": "skinsmooth_core.masks",
+    "detect_skin_color": "skinsmooth_core.masks",
+    "read_image": "skinsmooth_core.io",
+    "write_image": "skinsmooth_core.io",
+    "ImageMeta": "skinsmooth_core.io",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skinsmooth_core' has no attribute {name!r}")

@@ -74,8 +74,34 @@ def test_bad_method_rejected(astronaut, method):
         skin_mask(astronaut, method)
 
 
-def test_skin_mask_color_is_the_detector(astronaut):
-    np.testing.assert_array_equal(skin_mask(astronaut, "color"), detect_skin_color(astronaut))
+def test_skin_mask_color_refines_the_detector(astronaut):
+    raw, mask = detect_skin_color(astronaut), skin_mask(astronaut, "color")
+    assert mask.dtype == np.float32 and mask.shape == raw.shape
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert np.abs(mask - raw).mean() < 0.1
+    assert (mask[FACE] > 0.5).mean() > 0.9 and (mask[FLAG_BLUE] < 0.1).mean() > 0.95
+
+    def speckle(m):  # pixel-level noise: difference to the 4-neighbour mean
+        return np.abs(m[1:-1, 1:-1] - (m[:-2, 1:-1] + m[2:, 1:-1] + m[1:-1, :-2] + m[1:-1, 2:]) / 4)
+
+    assert speckle(mask).mean() < 0.3 * speckle(raw).mean()
+
+
+@pytest.mark.parametrize("size", [256, 1200])  # 1200: computed at 1/3 size, refined to full
+def test_skin_mask_snaps_to_the_skin_border(size):
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[:size, :size]
+    radius = np.hypot(yy - size / 2, xx - size / 2) / (size / 256)
+    image = np.empty((size, size, 3))
+    image[:] = (40, 90, 160)
+    image[radius <= 80] = (205, 160, 135)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    mask = skin_mask(image, "color")
+    assert mask.shape == (size, size)
+    assert mask[radius < 70].min() > 0.7
+    assert mask[(radius >= 76) & (radius < 79)].mean() > 0.8
+    assert mask[(radius >= 81) & (radius < 84)].mean() < 0.15
+    assert mask[radius > 90].max() < 0.05
 
 
 def test_auto_falls_back_with_a_warning(astronaut, monkeypatch):
@@ -83,7 +109,7 @@ def test_auto_falls_back_with_a_warning(astronaut, monkeypatch):
     monkeypatch.setitem(sys.modules, "skinsmooth_core.masks.segmenter", None)
     with pytest.warns(SkinMaskFallbackWarning, match="colour detector"):
         mask = skin_mask(astronaut)
-    np.testing.assert_array_equal(mask, detect_skin_color(astronaut))
+    np.testing.assert_array_equal(mask, skin_mask(astronaut, "color"))
     with pytest.raises(ImportError):
         skin_mask(astronaut, "unet")
 
@@ -95,3 +121,34 @@ def test_auto_result_is_a_mask(astronaut):
     assert mask.shape == (512, 512) and mask.dtype == np.float32
     assert 0.0 <= mask.min() and mask.max() <= 1.0
     assert mask[FACE].mean() > 0.6
+
+
+def _learned_segmenter():
+    try:
+        from skinsmooth_core.masks.segmenter import SegmenterUnavailable, default_segmenter
+    except ImportError as exc:
+        pytest.skip(f"the learned segmenter has not landed: {exc}")
+    try:
+        return default_segmenter()
+    except SegmenterUnavailable as exc:
+        pytest.skip(f"learned skin mask unavailable here: {exc}")
+
+
+def test_auto_uses_the_learned_mask_when_available(astronaut):
+    segmenter = _learned_segmenter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkinMaskFallbackWarning)
+        mask = skin_mask(astronaut)
+    np.testing.assert_allclose(mask, segmenter.predict(astronaut), atol=1e-6)
+    np.testing.assert_allclose(skin_mask(astronaut, "unet"), mask, atol=1e-6)
+    assert (mask[FACE] > 0.5).mean() > 0.8
+    assert (mask[FLAG_BLUE] < 0.5).mean() > 0.95
+
+
+def test_segmenter_names_reexported():
+    _learned_segmenter()
+    from skinsmooth_core import masks
+    from skinsmooth_core.masks import segmenter
+
+    assert masks.SkinSegmenter is segmenter.SkinSegmenter
+    assert masks.SegmenterUnavailable is segmenter.SegmenterUnavailable

@@ -6,6 +6,18 @@ and dtype. Intensity parameters are on the [0, 1] scale whatever the dtype;
 sizes are in pixels.
 """
 
+from .bilateral import bilateral_filter
 from .guided import guided_filter
+from .local_mean import local_mean_filter
+from .smart_blur import smart_blur
+from .surface_blur import surface_blur
+from .wls import wls_filter
 
-__all__ = ["guided_filter"]
+__all__ = [
+    "bilateral_filter",
+    "guided_filter",
+    "local_mean_filter",
+    "smart_blur",
+    "surface_blur",
+    "wls_filter",
+]

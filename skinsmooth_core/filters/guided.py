@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_image, check_int, filter_image, split_alpha, to_float
-from ._box import box_mean
+from ._box import box_mean_valid_rows, interleaved, map_row_strips, planar
 
 __all__ = ["guided_filter"]
 
@@ -102,46 +102,121 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
 
 def _guided(src, guide, radius, eps, subsample):
     """Guided filter of H x W x C `src` by H x W x G `guide` (G = 1 or 3), both float."""
-    height, width = src.shape[:2]
+    height, width, n_src = src.shape
+    self_guided = guide is src
+    n_guide = guide.shape[2]
+    a_index = _coefficient_index(n_guide, n_src, self_guided)
+    out = np.empty_like(src)
     factor = min(subsample, height, width)
-    if factor > 1:
-        small_guide = _downsample(guide, factor)
-        small_src = _downsample(src, factor)
-        small_radius = max(1, round(radius / factor))
-        coefs = _mean_coefficients(small_src, small_guide, small_radius, eps)
-        coefs = _upsample(coefs, factor, (height, width))
-    else:
-        coefs = _mean_coefficients(src, guide, radius, eps)
-    return _apply(coefs, guide, src.shape[2])
+    if factor == 1:
+        halo = 2 * radius
+
+        def exact(src_strip, guide_strip=None):
+            src_rows = planar(src_strip)
+            guide_rows = src_rows if guide_strip is None else planar(guide_strip)
+            coefs = _mean_coefficients(src_rows, guide_rows, radius, eps, a_index)
+            return interleaved(_apply(coefs, guide_rows[halo:-halo], a_index))
+
+        return map_row_strips(exact, [src] if self_guided else [src, guide], halo, out)
+
+    small_guide = _downsample(guide, factor)
+    small_src = small_guide if self_guided else _downsample(src, factor)
+    small_radius = max(1, round(radius / factor))
+
+    def coefficients(src_strip, guide_strip):
+        src_rows = planar(src_strip)
+        guide_rows = src_rows if self_guided else planar(guide_strip)
+        return _mean_coefficients(src_rows, guide_rows, small_radius, eps, a_index)
+
+    n_coefs = a_index.max() + 1 + n_src
+    small_coefs = np.empty((small_src.shape[0], n_coefs, small_src.shape[1]), src.dtype)
+    map_row_strips(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
+
+    def upsample_and_apply(guide_strip, rows):
+        coefs = _upsample_columns(_upsample_rows(small_coefs, rows, factor), width, factor)
+        return interleaved(_apply(coefs, planar(guide_strip), a_index))
+
+    return map_row_strips(upsample_and_apply, [guide], 0, out, with_rows=True, planes=n_coefs)
 
 
-def _mean_coefficients(src, guide, radius, eps):
-    """Box-averaged coefficients, H x W x (G * C + C): a[g, c] planes then b[c] planes."""
-    n_src, n_guide = src.shape[2], guide.shape[2]
+def _coefficient_index(n_guide, n_src, self_guided):
+    """Plane of a[g, c] among the coefficients (b[c] follow the a planes).
+
+    Self-guided colour coefficients ``(S + eps I)^-1 S`` are symmetric: 6 planes, not 9.
+    """
+    if self_guided and n_guide == 3:
+        return np.array([[0, 1, 2], [1, 3, 4], [2, 4, 5]])
+    return np.arange(n_guide * n_src).reshape(n_guide, n_src)
+
+
+def _mean_coefficients(src, guide, radius, eps, a_index):
+    """Box-averaged linear coefficients of strips with 2 * radius halo rows.
+
+    `src` is H x C x W and `guide` H x G x W (rows, planes, columns; the same
+    array when self-guided). Returns H - 4 * radius rows x P x W: the a planes
+    (see `_coefficient_index`), then b[c].
+    """
+    self_guided = src is guide
+    n_src, n_guide = src.shape[1], guide.shape[1]
     pairs = [(i, j) for i in range(n_guide) for j in range(i, n_guide)]
-    products = [guide[..., i] * guide[..., j] for i, j in pairs]
-    products += [guide[..., g] * src[..., c] for g in range(n_guide) for c in range(n_src)]
-    means = box_mean(np.concatenate([guide, src, np.stack(products, axis=2)], axis=2), radius)
-    mean_guide = means[..., :n_guide]
-    mean_src = means[..., n_guide : n_guide + n_src]
-    offset = n_guide + n_src
+    cross = [] if self_guided else [(g, c) for g in range(n_guide) for c in range(n_src)]
+    sources = [] if self_guided else [src]
+    n_planes = n_guide + len(sources) * n_src + len(pairs) + len(cross)
+    stack = np.empty((guide.shape[0], n_planes, guide.shape[2]), guide.dtype)
+    stack[:, :n_guide] = guide
+    k = n_guide
+    if not self_guided:
+        stack[:, k : k + n_src] = src
+        k += n_src
+    for i, j in pairs:
+        np.multiply(guide[:, i], guide[:, j], out=stack[:, k])
+        k += 1
+    for g, c in cross:
+        np.multiply(guide[:, g], src[:, c], out=stack[:, k])
+        k += 1
+    means = box_mean_valid_rows(stack, radius)
+    mean_guide = [means[:, g] for g in range(n_guide)]
+    mean_src = mean_guide if self_guided else [means[:, n_guide + c] for c in range(n_src)]
+    k = n_guide + len(sources) * n_src
     var = {}
-    for k, (i, j) in enumerate(pairs):
-        var[i, j] = var[j, i] = means[..., offset + k] - mean_guide[..., i] * mean_guide[..., j]
-    offset += len(pairs)
-    cov = means[..., offset:].reshape(*means.shape[:2], n_guide, n_src)
-    cov -= mean_guide[..., :, None] * mean_src[..., None, :]
+    for i, j in pairs:  # guide covariances, in place of E[I_i I_j]
+        var[i, j] = var[j, i] = means[:, k]
+        var[i, j] -= mean_guide[i] * mean_guide[j]
+        k += 1
+    cov = var if self_guided else {}
+    for g, c in cross:  # guide-source covariances, in place of E[I_g p_c]
+        cov[g, c] = means[:, k]
+        cov[g, c] -= mean_guide[g] * mean_src[c]
+        k += 1
+    n_a = a_index.max() + 1
+    coefs = np.empty((means.shape[0], n_a + n_src, means.shape[2]), means.dtype)
     if n_guide == 1:
-        a = cov / (var[0, 0] + eps)[..., None, None]
+        inv_var = 1.0 / (var[0, 0] + eps)
+        for c in range(n_src):
+            np.multiply(cov[0, c], inv_var, out=coefs[:, a_index[0, c]])
     else:
-        a = _solve_3x3(var, eps, cov)
-    b = mean_src - np.einsum("...gc,...g->...c", a, mean_guide)
-    coefs = np.concatenate([a.reshape(*a.shape[:2], -1), b], axis=2)
-    return box_mean(coefs, radius)
+        inverse = _inverse_3x3(var, eps)
+        for g in range(n_guide):
+            for c in range(n_src):
+                a = coefs[:, a_index[g, c]]
+                if self_guided:  # (S + eps I)^-1 S = I - eps (S + eps I)^-1
+                    if g <= c:
+                        np.multiply(inverse[g, c], -eps, out=a)
+                        a += float(g == c)
+                else:
+                    np.multiply(inverse[g, 0], cov[0, c], out=a)
+                    a += inverse[g, 1] * cov[1, c]
+                    a += inverse[g, 2] * cov[2, c]
+    for c in range(n_src):
+        b = coefs[:, n_a + c]
+        b[...] = mean_src[c]
+        for g in range(n_guide):
+            b -= coefs[:, a_index[g, c]] * mean_guide[g]
+    return box_mean_valid_rows(coefs, radius)
 
 
-def _solve_3x3(var, eps, cov):
-    """Solve (var + eps I) a = cov per pixel for a symmetric 3 x 3 `var`, by the adjugate."""
+def _inverse_3x3(var, eps):
+    """Per-pixel inverse of the symmetric 3 x 3 matrix var + eps I, by the adjugate."""
     s00, s11, s22 = var[0, 0] + eps, var[1, 1] + eps, var[2, 2] + eps
     s01, s02, s12 = var[0, 1], var[0, 2], var[1, 2]
     i00 = s11 * s22 - s12 * s12
@@ -151,41 +226,70 @@ def _solve_3x3(var, eps, cov):
     i12 = s01 * s02 - s00 * s12
     i22 = s00 * s11 - s01 * s01
     inv_det = 1.0 / (s00 * i00 + s01 * i01 + s02 * i02)
-    inverse = np.stack([i00, i01, i02, i01, i11, i12, i02, i12, i22], axis=2)
-    inverse *= inv_det[..., None]
-    inverse = inverse.reshape(*inverse.shape[:2], 3, 3)
-    return np.einsum("...gk,...kc->...gc", inverse, cov)
+    for entry in (i00, i01, i02, i11, i12, i22):
+        entry *= inv_det
+    return {
+        (0, 0): i00, (0, 1): i01, (0, 2): i02,
+        (1, 0): i01, (1, 1): i11, (1, 2): i12,
+        (2, 0): i02, (2, 1): i12, (2, 2): i22,
+    }  # fmt: skip
 
 
-def _apply(coefs, guide, n_src):
-    """q[c] = sum_g a[g, c] * guide[g] + b[c]."""
-    n_guide = guide.shape[2]
-    a = coefs[..., : n_guide * n_src].reshape(*coefs.shape[:2], n_guide, n_src)
-    return np.einsum("...gc,...g->...c", a, guide) + coefs[..., n_guide * n_src :]
+def _apply(coefs, guide, a_index):
+    """q[c] = sum_g a[g, c] * guide[g] + b[c] on H x P x W coefficients, H x G x W guide."""
+    n_guide, n_src = a_index.shape
+    n_a = a_index.max() + 1
+    out = coefs[:, n_a:].copy()
+    product = np.empty_like(guide[:, 0])
+    for c in range(n_src):
+        for g in range(n_guide):
+            out[:, c] += np.multiply(coefs[:, a_index[g, c]], guide[:, g], out=product)
+    return out
 
 
 def _downsample(stack, factor):
-    """Area-average downsampling by an integer factor (edge-replicated to a multiple)."""
-    height, width, planes = stack.shape
+    """Area-average downsampling of H x W x C by an integer factor (edge-replicated to a
+    multiple of it)."""
+    height, width = stack.shape[:2]
     pad_h, pad_w = -height % factor, -width % factor
     if pad_h or pad_w:
         stack = np.pad(stack, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    rows, cols = stack.shape[0] // factor, stack.shape[1] // factor
-    blocks = stack.reshape(rows, factor, cols, factor, planes)
-    return blocks.mean(axis=(1, 3), dtype=stack.dtype)
+    total = np.zeros((stack.shape[0] // factor, stack.shape[1] // factor, stack.shape[2]))
+    total = total.astype(stack.dtype)
+    for i in range(factor):
+        for j in range(factor):
+            total += stack[i::factor, j::factor]
+    total *= stack.dtype.type(1.0 / factor**2)
+    return total
 
 
-def _upsample(stack, factor, shape):
-    """Bilinear upsampling by `factor` to `shape`, low-res pixel centres at block centres."""
-    for axis, size in enumerate(shape):
-        n_low = stack.shape[axis]
-        coord = (np.arange(size) + 0.5) / factor - 0.5
-        coord = np.clip(coord, 0, n_low - 1)
-        low = np.minimum(coord.astype(np.intp), n_low - 1)
-        high = np.minimum(low + 1, n_low - 1)
-        weight = (coord - low).astype(stack.dtype)
-        weight = weight.reshape((-1, 1, 1) if axis == 0 else (1, -1, 1))
-        first = np.take(stack, low, axis=axis)
-        first += (np.take(stack, high, axis=axis) - first) * weight
-        stack = first
-    return stack
+def _upsample_rows(small, rows, factor):
+    """Bilinear upsampling along axis 0 of `small` to the full-resolution `rows` (a slice).
+
+    Low-resolution row i is the centre of full-resolution rows [i * factor, (i + 1) * factor).
+    """
+    coord = np.clip((np.arange(rows.start, rows.stop) + 0.5) / factor - 0.5, 0, len(small) - 1)
+    low = coord.astype(np.intp)
+    high = np.minimum(low + 1, len(small) - 1)
+    weight = (coord - low).astype(small.dtype)[:, None, None]
+    out = small[low]
+    out += (small[high] - out) * weight
+    return out
+
+
+def _upsample_columns(small, width, factor):
+    """Bilinear upsampling along the last axis to `width`, one output phase at a time."""
+    # an edge column on each side stands in for clamping at the borders
+    padded = np.concatenate([small[..., :1], small, small[..., -1:]], axis=-1)
+    count = small.shape[-1]
+    out = np.empty(small.shape + (factor,), small.dtype)  # (..., column block, phase)
+    phase_values = np.empty_like(small)
+    for phase in range(factor):
+        offset = (phase + 0.5) / factor - 0.5  # output i * factor + phase sits at i + offset
+        low = 1 if offset >= 0 else 0  # padded index of the low neighbour of i = 0
+        weight = small.dtype.type(offset if offset >= 0 else 1 + offset)
+        first = padded[..., low : low + count]
+        np.subtract(padded[..., low + 1 : low + 1 + count], first, out=phase_values)
+        phase_values *= weight
+        np.add(phase_values, first, out=out[..., phase])
+    return out.reshape(small.shape[:-1] + (-1,))[..., :width]

@@ -1,0 +1,125 @@
+"""Integer-factor area downsampling and bilinear upsampling.
+
+The pipeline smooths at a reduced "working" resolution and only blends at full
+resolution. These helpers move between the two without full-resolution float
+temporaries: downsampling accumulates strided row and column phases, and
+upsampling produces one strip of rows at a time, for a small thread pool
+(numpy releases the GIL inside its loops), so memory stays at a few strips.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_STRIP_PIXELS = (
+    1 << 16
+)  # about 65 000 pixels per strip: fits the caches, amortises the Python overhead
+
+
+def worker_count() -> int:
+    """Threads for strip work: the CPUs this process may use, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def for_strips(height: int, width: int, work: Callable[[int, int], None]) -> None:
+    """Call ``work(row_start, row_stop)`` over strips of rows covering `height`, in parallel."""
+    rows = max(1, _STRIP_PIXELS // max(width, 1))
+    starts = range(0, height, rows)
+    if len(starts) == 1:
+        work(0, height)
+        return
+    with ThreadPoolExecutor(worker_count()) as pool:
+        for future in [pool.submit(work, start, min(start + rows, height)) for start in starts]:
+            future.result()
+
+
+def _accumulator(dtype: np.dtype, factor: int) -> np.dtype:
+    """A dtype that sums `factor` values of `dtype` exactly and fast."""
+    if dtype == np.uint8 and factor <= 257:
+        return np.dtype(np.uint16)
+    if dtype.kind == "u":
+        return np.dtype(np.uint32) if factor <= 65537 else np.dtype(np.float64)
+    return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+
+
+def _phase_sum(array: np.ndarray, factor: int, axis: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Sum blocks of `factor` along `axis` (a partial last block sums what exists), and counts."""
+    size = array.shape[axis]
+    blocks = -(-size // factor)
+    shape = list(array.shape)
+    shape[axis] = blocks
+    total = np.zeros(shape, dtype)
+    for phase in range(min(factor, size)):
+        part = array[(slice(None),) * axis + (slice(phase, None, factor),)]
+        total[(slice(None),) * axis + (slice(0, part.shape[axis]),)] += part
+    counts = np.minimum(factor, size - np.arange(blocks) * factor)
+    return total, counts
+
+
+def area_downsample(image: np.ndarray, factor: int, scale: float) -> np.ndarray:
+    """Average `factor` x `factor` blocks of an H x W x C image, times `scale`, as float32.
+
+    The output is ceil(H / factor) x ceil(W / factor); the last row and column
+    of blocks average only the pixels that exist.
+    """
+    if factor == 1:
+        out = image.astype(np.float32)
+        out *= np.float32(scale)
+        return out
+    rows, row_counts = _phase_sum(image, factor, 0, _accumulator(image.dtype, factor))
+    out, col_counts = _phase_sum(rows, factor, 1, np.float32)
+    out *= (np.float32(scale) / row_counts.astype(np.float32))[:, None, None]
+    out /= col_counts.astype(np.float32)[None, :, None]
+    return out
+
+
+class BilinearUpsampler:
+    """Bilinear upsampling of small H' x W' x K arrays to H x W, one strip of rows at a time.
+
+    Sample ``i`` of the small grid sits at the centre of block ``i``
+    (full-resolution coordinate ``(i + 0.5) * factor - 0.5``), matching
+    :func:`area_downsample`; the border is replicated. Along rows the output
+    is ``repeat(left) + repeat(right - left) * weights``, shifted so each
+    block of `factor` output columns shares its left neighbour: contiguous
+    work, no gather at full resolution.
+    """
+
+    def __init__(self, shape: tuple[int, int], small_shape: tuple[int, int], factor: int):
+        self.factor = factor
+        self.width = shape[1]
+        self.small_width = small_shape[1]
+        coord = (np.arange(shape[0]) + 0.5) / factor - 0.5
+        coord = np.clip(coord, 0.0, small_shape[0] - 1)
+        self.low = np.floor(coord).astype(np.intp)
+        self.high = np.minimum(self.low + 1, small_shape[0] - 1)
+        self.weight = (coord - self.low).astype(np.float32)[:, None, None]
+        # Output column x has left neighbour (x + shift) // factor - 1 in the small grid.
+        self.shift = (factor + 1) // 2
+        phase = (np.arange(factor) + 0.5 - self.shift) / factor + 0.5
+        self.column_weight = np.tile(phase.astype(np.float32), self.small_width + 1)[None, :, None]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Indices of the small-grid rows that rows ``start:stop`` interpolate from."""
+        return np.arange(self.low[start], self.high[stop - 1] + 1)
+
+    def strip(self, small: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the upsampled `small` (H' x W' x K), as float32."""
+        if self.factor == 1:
+            return small[start:stop].astype(np.float32, copy=True)
+        rows = small[self.low[start:stop]].astype(np.float32, copy=True)
+        rows += (small[self.high[start:stop]] - rows) * self.weight[start:stop]
+        padded = np.concatenate([rows[:, :1], rows, rows[:, -1:]], axis=1)
+        step = np.diff(padded, axis=1)
+        out = np.repeat(padded[:, :-1], self.factor, axis=1)
+        increment = np.repeat(step, self.factor, axis=1)
+        increment *= self.column_weight
+        out += increment
+        return out[:, self.shift : self.shift + self.width]

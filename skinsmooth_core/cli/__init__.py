@@ -1,0 +1,337 @@
+"""The ``skinsmooth`` command (also ``python -m skinsmooth_core``).
+
+Retouch portraits from the shell::
+
+    skinsmooth portrait.jpg -o portrait-retouched.jpg
+    skinsmooth shoot/ -o retouched/ --preset natural --jobs 2
+    skinsmooth --demo demo.jpg --compare
+    skinsmooth install-plugin krita
+
+A bad file gets one line on stderr naming it and the reason; the batch goes
+on, and the exit status is 1 when any file failed (2 for a command-line
+mistake), after a summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+
+import numpy as np
+
+from .. import __version__
+from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS
+from ._jobs import (
+    DEMO,
+    Outcome,
+    Settings,
+    Task,
+    UsageError,
+    expand_inputs,
+    init_worker,
+    plan,
+    process,
+    process_in_worker,
+)
+from ._progress import Progress
+
+__all__ = ["build_parser", "main"]
+
+PROG = "skinsmooth"
+MASKS = ("auto", "unet", "color", "none")
+METHODS = ("guided", "bilateral", "surface", "local-mean", "wls", "smart")
+FORMATS = {
+    "jpeg": ".jpg",
+    "jpg": ".jpg",
+    "png": ".png",
+    "tiff": ".tif",
+    "tif": ".tif",
+    "webp": ".webp",
+}
+DEMO_OUTPUT = "skinsmooth-demo.jpg"
+_SMOOTH_OPTIONS = ("strength", "texture", "blemish", "scale", "method")
+_EXTS = tuple(WRITE_FORMATS)
+
+
+def _presets() -> dict:
+    from ..pipeline import PRESETS
+
+    return PRESETS
+
+
+def _smooth_defaults() -> dict:
+    import inspect
+
+    from ..pipeline import smooth_skin
+
+    parameters = inspect.signature(smooth_skin).parameters
+    return {name: parameters[name].default for name in _SMOOTH_OPTIONS}
+
+
+def _scale(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a number, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``skinsmooth`` (without the install-plugin subcommand)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Retouch skin in portraits: smooth skin, keep pores, hair, eyes and "
+        "background. Reads and writes JPEG, PNG, TIFF and WebP at full bit depth.",
+        epilog="Other command: 'skinsmooth install-plugin {krita,gimp} --help' installs the "
+        "Krita or GIMP plug-in. Options left out keep the preset's (or the library's) value.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="IN", help="image files, folders or globs")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output file, or folder (required with several inputs or a folder; created if "
+        "missing); output files keep the input's name",
+    )
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        help="output format for folder outputs (default: the input's)",
+    )
+    look = parser.add_argument_group("retouching (see smooth_skin)")
+    default = _smooth_defaults()
+    look.add_argument("--preset", choices=tuple(_presets()), help="named settings")
+    look.add_argument(
+        "--strength", type=float, help=f"how much smoothing, 0-1 ({default['strength']})"
+    )
+    look.add_argument(
+        "--texture", type=float, help=f"fine skin texture put back, 0-1 ({default['texture']})"
+    )
+    look.add_argument(
+        "--blemish", type=float, help=f"blemish and spot removal, 0-1 ({default['blemish']})"
+    )
+    look.add_argument(
+        "--scale", type=_scale, help=f"'auto' (from the skin area) or a number ({default['scale']})"
+    )
+    look.add_argument(
+        "--method", choices=METHODS, help=f"edge-preserving filter ({default['method']})"
+    )
+    look.add_argument(
+        "--mask", choices=MASKS, default="auto", help="skin mask: learned, colour or whole image"
+    )
+    files = parser.add_argument_group("files")
+    files.add_argument(
+        "--save-mask", action="store_true", help="also write the skin mask as OUTNAME-mask.png"
+    )
+    files.add_argument(
+        "--compare", action="store_true", help="also write before|after as OUTNAME-compare.EXT"
+    )
+    files.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (95)")
+    files.add_argument("--overwrite", action="store_true", help="replace existing files")
+    files.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=DEFAULT_PIXEL_LIMIT / 1e6,
+        help="refuse larger images, checked before decoding (200)",
+    )
+    run = parser.add_argument_group("running")
+    run.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="processes (1)")
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on batches (default: when stderr is a terminal)",
+    )
+    run.add_argument(
+        "--demo",
+        nargs="?",
+        const=DEMO_OUTPUT,
+        metavar="OUT",
+        help=f"retouch the bundled sample portrait into OUT (default {DEMO_OUTPUT})",
+    )
+    run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    run.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the exit status (0 ok, 1 a file failed, 2 usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["install-plugin"]:
+        return _install_plugin(argv[1:])
+    try:
+        parser = build_parser()
+    except ImportError as exc:  # a broken installation, not a usage error
+        _error(f"the retouching pipeline cannot be imported ({exc})")
+        return 1
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage and the error (or --help)
+        return int(exc.code or 0)
+    debug = args.debug
+    try:
+        return _run(args)
+    except UsageError as exc:
+        _error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one line unless --debug
+        if debug:
+            traceback.print_exc()
+        _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return 1
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _install_plugin(argv: list[str]) -> int:
+    try:
+        from ..adapters.install import main as install_main
+    except ImportError as exc:
+        _error(f"the plug-in installer is not available in this installation ({exc})")
+        return 2
+    try:
+        return int(install_main(argv) or 0)
+    except SystemExit as exc:  # an installer that lets argparse exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+
+
+def _smooth_options(args) -> dict:
+    options = {}
+    if args.preset:
+        from ..pipeline import preset_options
+
+        options.update(preset_options(args.preset))
+    for name in _SMOOTH_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+def _check_options(options: dict, mask: str) -> None:
+    """Validate the options once, before any file: smooth_skin on a tiny image, and the
+    learned mask's availability when it is required."""
+    from ..pipeline import smooth_skin
+
+    probe = np.full((16, 16, 3), 0.5, np.float32)
+    try:
+        smooth_skin(probe, mask=np.ones((16, 16), np.float32), **options)
+        if mask == "unet":
+            from ..masks.segmenter import default_segmenter
+
+            default_segmenter()
+    except (ValueError, ImportError, RuntimeError) as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
+
+
+def _run(args) -> int:
+    if args.demo is not None:
+        if args.inputs:
+            raise UsageError("--demo takes no input files")
+        sources, batch = [DEMO], False
+        output = args.demo
+    else:
+        if not args.inputs:
+            raise UsageError("no input; give image files, folders or globs, or --demo")
+        if not args.output:
+            raise UsageError("-o/--output is required (a file, or a folder for several inputs)")
+        sources, batch = expand_inputs(args.inputs)
+        output = args.output
+    if not 1 <= args.quality <= 100:
+        raise UsageError(f"--quality must be from 1 to 100, got {args.quality}")
+    if args.max_megapixels <= 0:
+        raise UsageError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
+    folder = batch or os.path.isdir(output) or output.endswith(("/", os.sep))
+    if batch and not os.path.isdir(output) and os.path.splitext(output)[1].lower() in _EXTS:
+        raise UsageError(f"with several inputs, -o must be a folder, not the file {output}")
+    fmt = FORMATS[args.format] if args.format else None
+    if fmt and not folder and os.path.splitext(output)[1].lower() not in _same_format(fmt):
+        raise UsageError(f"--format {args.format} does not match the output file {output}")
+    tasks = plan(
+        sources, output, folder=folder, fmt=fmt, save_mask=args.save_mask, compare=args.compare
+    )
+    settings = Settings(
+        smooth=_smooth_options(args),
+        mask=args.mask,
+        quality=args.quality,
+        overwrite=args.overwrite,
+        pixel_limit=round(args.max_megapixels * 1e6),
+        debug=args.debug,
+    )
+    _check_options(settings.smooth, settings.mask)
+    if folder:
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot create the output folder: {exc.strerror}") from None
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    progress = Progress(len(tasks), enabled=show and len(tasks) > 1)
+    failed = _execute(tasks, settings, args.jobs, progress)
+    progress.close()
+    done = len(tasks) - failed
+    if len(tasks) > 1 or failed:
+        print(f"{PROG}: {done} done, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _same_format(ext: str) -> tuple[str, ...]:
+    groups = ((".jpg", ".jpeg", ".jpe"), (".tif", ".tiff"), (".png",), (".webp",))
+    return next(group for group in groups if ext in group)
+
+
+def _execute(tasks: list[Task], settings: Settings, jobs: int, progress: Progress) -> int:
+    """Run the tasks (in `jobs` processes when > 1); report each outcome; return failures."""
+    failed, warned = 0, set()
+
+    def report(outcome):
+        nonlocal failed
+        for message in outcome.warnings:
+            if message not in warned:
+                warned.add(message)
+                progress.print(f"{PROG}: warning: {message}")
+        if outcome.error:
+            failed += 1
+            progress.print(outcome.error)
+        progress.advance(os.path.basename(outcome.source))
+
+    if jobs == 1 or len(tasks) == 1:
+        for task in tasks:
+            report(process(task, settings))
+        return failed
+    context = get_context("spawn")  # no fork of a process that may hold threads
+    workers = min(jobs, len(tasks))
+    with ProcessPoolExecutor(workers, context, init_worker, (settings,)) as pool:
+        futures = {pool.submit(process_in_worker, task): task for task in tasks}
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed for memory
+                    source = futures[future].source
+                    outcome = Outcome(source, error=f"{source}: worker failed: {exc!r}")
+                report(outcome)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return failed

@@ -1,0 +1,209 @@
+"""The work of the command: which files go where, and retouching one of them.
+
+Everything here runs in the main process or, with ``--jobs N``, in worker
+processes; :func:`process` returns its outcome instead of printing, so the
+main process reports in order and counts failures.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._image import from_float
+from ..io import WRITE_FORMATS, ImageFileError, ImageMeta, read_image, write_image
+
+INPUT_EXTENSIONS = tuple(WRITE_FORMATS)  # .jpg .jpeg .jpe .png .tif .tiff .webp
+DEMO = "<sample portrait>"
+_GLOB_CHARS = set("*?[")
+
+
+class UsageError(ValueError):
+    """A mistake on the command line (exit status 2)."""
+
+
+@dataclass
+class Task:
+    """One image to retouch: its source (a path, or DEMO) and its output files."""
+
+    source: str
+    target: str
+    mask_target: str | None = None
+    compare_target: str | None = None
+
+
+@dataclass
+class Settings:
+    """What every task shares: the smooth_skin keywords and the file options."""
+
+    smooth: dict = field(default_factory=dict)
+    mask: str = "auto"
+    quality: int = 95
+    overwrite: bool = False
+    pixel_limit: int | None = None
+    debug: bool = False
+
+
+@dataclass
+class Outcome:
+    source: str
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+
+def expand_inputs(patterns: list[str]) -> tuple[list[str], bool]:
+    """Expand folders (their image files, sorted) and globs; return (files, is_batch).
+
+    A path that neither exists nor matches is kept, so it fails later with
+    "no such file" like any other bad file.
+    """
+    files, batch = [], len(patterns) > 1
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            batch = True
+            found = [
+                os.path.join(pattern, name)
+                for name in sorted(os.listdir(pattern))
+                if name.lower().endswith(INPUT_EXTENSIONS) and not name.startswith(".")
+            ]
+            if not found:
+                raise UsageError(f"{pattern}: folder has no JPEG, PNG, TIFF or WebP file")
+            files += found
+        elif not os.path.exists(pattern) and _GLOB_CHARS & set(pattern):
+            batch = True
+            found = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+            if not found:
+                raise UsageError(f"{pattern}: no file matches")
+            files += found
+        else:
+            files.append(pattern)
+    return files, batch or len(files) > 1
+
+
+def plan(
+    sources: list[str],
+    output: str,
+    *,
+    folder: bool,
+    fmt: str | None,
+    save_mask: bool,
+    compare: bool,
+) -> list[Task]:
+    """Map every source to its output file(s); `folder` says whether `output` is a folder."""
+    tasks, seen = [], {}
+    for source in sources:
+        stem, ext = os.path.splitext(os.path.basename(source))
+        if source == DEMO:
+            stem, ext = "astronaut", ".png"
+        if folder:
+            target = os.path.join(output, stem + (fmt or ext))
+        else:
+            target = output
+        base, target_ext = os.path.splitext(target)
+        if target_ext.lower() not in WRITE_FORMATS:
+            raise UsageError(
+                f"{target}: unknown output extension {target_ext or '(none)'!r}; "
+                f"use one of {', '.join(WRITE_FORMATS)} or --format"
+            )
+        task = Task(
+            source,
+            target,
+            mask_target=base + "-mask.png" if save_mask else None,
+            compare_target=base + "-compare" + target_ext if compare else None,
+        )
+        for path in filter(None, (task.target, task.mask_target, task.compare_target)):
+            key = os.path.normcase(os.path.abspath(path))
+            if key in seen:
+                raise UsageError(f"{seen[key]} and {source} would both be written to {path}")
+            seen[key] = source
+        tasks.append(task)
+    return tasks
+
+
+# ------------------------------------------------------------------ worker side
+
+_settings: Settings | None = None
+
+
+def init_worker(settings: Settings) -> None:
+    """Process-pool initializer: keep the settings and load the skin model once."""
+    global _settings
+    _settings = settings
+    if settings.mask in ("auto", "unet"):
+        try:
+            from ..masks.segmenter import default_segmenter
+
+            default_segmenter()  # cached for the life of this worker
+        except Exception:  # noqa: BLE001 - reported per image by smooth_skin/skin_mask
+            pass
+
+
+def process_in_worker(task: Task) -> Outcome:
+    return process(task, _settings)
+
+
+def process(task: Task, settings: Settings) -> Outcome:
+    """Retouch one image; every failure becomes the outcome's one-line error."""
+    outcome = Outcome(task.source)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _retouch(task, settings, outcome)
+        except ImageFileError as exc:
+            outcome.error = str(exc)
+        except (ValueError, RuntimeError, ImportError, OSError) as exc:
+            outcome.error = f"{task.source}: {_one_line(exc)}"
+        except Exception as exc:  # noqa: BLE001 - a bug: still one line, the batch goes on
+            outcome.error = f"{task.source}: internal error: {type(exc).__name__}: {_one_line(exc)}"
+            if settings.debug:
+                outcome.error += "\n" + traceback.format_exc().rstrip()
+    outcome.warnings = [str(w.message) for w in caught]
+    return outcome
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
+    from ..pipeline import smooth_skin
+
+    if task.source == DEMO:
+        from skimage import data
+
+        image, meta = data.astronaut(), ImageMeta(format="PNG", mode="RGB")
+    else:
+        image, meta = read_image(task.source, pixel_limit=settings.pixel_limit)
+    mask = settings.mask
+    if task.mask_target is not None:  # computed once, saved, and given to smooth_skin
+        mask = compute_mask(image, settings.mask)
+    result = smooth_skin(image, mask=mask, **settings.smooth)
+    outputs = [(task.target, result, meta)]
+    if task.mask_target is not None:
+        outputs.append((task.mask_target, from_float(mask, np.uint8), None))
+    if task.compare_target is not None:
+        outputs.append((task.compare_target, side_by_side(image, result), meta))
+    for path, pixels, file_meta in outputs:
+        write_image(path, pixels, file_meta, quality=settings.quality, overwrite=settings.overwrite)
+        outcome.written.append(path)
+
+
+def compute_mask(image: np.ndarray, method: str) -> np.ndarray:
+    """The skin mask smooth_skin would use, as float32 H x W in [0, 1]."""
+    if method == "none":
+        return np.ones(image.shape[:2], np.float32)
+    from ..masks import skin_mask
+
+    return skin_mask(image, method=method)
+
+
+def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
+    """Before | opaque white gap | after, in the images' dtype."""
+    white = from_float(np.ones((before.shape[0], gap) + before.shape[2:], np.float32), before.dtype)
+    return np.concatenate([before, white, after], axis=1)

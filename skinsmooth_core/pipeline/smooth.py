@@ -1,0 +1,487 @@
+"""The skin-smoothing pipeline: edge-preserving base, detail bands, skin mask, blend."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .._image import check_float, check_image, split_alpha
+from .._resample import BilinearUpsampler, area_downsample, for_strips
+from ..masks._refine import luma
+
+__all__ = ["smooth_skin", "auto_scale", "METHODS", "MASK_SOURCES"]
+
+# method name -> function of skinsmooth_core.filters
+METHODS = {
+    "guided": "guided_filter",
+    "bilateral": "bilateral_filter",
+    "surface": "surface_blur",
+    "local-mean": "local_mean_filter",
+    "wls": "wls_filter",
+    "smart": "smart_blur",
+}
+MASK_SOURCES = ("auto", "unet", "color", "none")
+
+# Geometry at scale 1, in pixels of the input: a skin region of REFERENCE_SKIN_SIZE^2
+# pixels, about the face and neck of a 512 x 512 head-and-shoulders portrait.
+REFERENCE_SKIN_SIZE = 128.0
+BASE_RADIUS = 6.0  # edge-preserving smoothing radius
+TEXTURE_SIGMA = 1.0  # detail finer than this is texture (pores) and is put back
+EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge above
+FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
+SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
+SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
+WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
+GUIDED_EPS = 1e-2  # guided-filter regularisation: skin variations below ~0.1 are smoothed
+# A spot is darker than its surroundings by SPOT_CONTRAST[0] (starts) to [1] (fully); contrasts
+# from [2] to [3] are pupils, irises, nostrils or moles (beauty marks), left alone.
+SPOT_CONTRAST = (0.03, 0.08, 0.2, 0.3)
+
+_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+_SIZE_OPTIONS = ("radius", "sigma_spatial")  # filter options in pixels: rescaled to working size
+
+
+def smooth_skin(
+    image,
+    mask="auto",
+    *,
+    strength=0.6,
+    texture=0.35,
+    blemish=0.5,
+    scale="auto",
+    method="guided",
+    **filter_options,
+):
+    """Smooth the skin of a portrait, keeping pores, features, hair and background.
+
+    The image is split into an edge-preserving base layer (the filter chosen
+    by `method`), a mid-frequency detail band (uneven tone, blotches) and a
+    fine texture band (pores). The mid band is dropped, a fraction `texture`
+    of the fine band is put back so the skin never looks plastic, and small
+    dark spots found by a high-pass (black top-hat) are filled from their
+    surroundings (`blemish`). The retouched layer is blended over the
+    original with the soft skin mask times `strength` as alpha.
+
+    Smoothing runs at a reduced working resolution (about 0.5 MP) where its
+    result is invisible; detail finer than the working grid is handled as
+    texture, and the blend is done at full resolution. The skin mask is
+    refined and upsampled edge-aware (guided filter with the image as guide),
+    so it follows the skin border without a halo.
+
+    Parameters
+    ----------
+    image : ndarray
+        H x W (grey) or H x W x C image, C = 1, 3 or 4 (the alpha of RGBA is
+        returned untouched), dtype uint8, uint16, float32 or float64.
+    mask : {"auto", "unet", "color", "none"} or ndarray, optional
+        Where the skin is. "auto" (default): the learned segmenter if it and
+        its runtime are installed, otherwise the colour detector with a
+        warning; "unet": the learned segmenter (error if unavailable);
+        "color": :func:`skinsmooth_core.masks.detect_skin_color`; "none": the
+        whole image. An array H x W is used as given (not refined): float in
+        [0, 1], bool, or uint8 0..255; pixels where it is 0 are not changed.
+    strength : float in [0, 1], optional
+        Opacity of the retouch over the original. 0 returns the input exactly.
+    texture : float in [0, 1], optional
+        Fraction of the fine texture (pores) kept in the smoothed skin.
+    blemish : float in [0, 1], optional
+        How much small dark spots (blemishes, pimples) are filled in.
+    scale : "auto" or float > 0, optional
+        Size of the effect. 1 suits a face of about 110 px (a skin region of
+        about 128 x 128 px); "auto" (default) derives it from the area of the
+        skin mask, so the same portrait at 1 MP and 24 MP gets the same look.
+    method : str, optional
+        Edge-preserving filter of the base layer, one of "guided" (default,
+        fastest), "bilateral", "surface", "local-mean", "wls", "smart"
+        (see :mod:`skinsmooth_core.filters`).
+    **filter_options
+        Override options of that filter (e.g. ``eps=0.01`` for "guided").
+        Sizes (``radius``, ``sigma_spatial``) are in pixels of `image`.
+
+    Returns
+    -------
+    ndarray
+        The retouched image, with the shape and dtype of `image`.
+
+    Raises
+    ------
+    ValueError
+        For an invalid image, mask, parameter, method or filter option.
+    ImportError, skinsmooth_core.masks.SegmenterUnavailable
+        With ``mask="unet"`` when the learned segmenter is not available.
+
+    References
+    ----------
+    .. [1] K. He, J. Sun and X. Tang, "Guided Image Filtering", IEEE TPAMI
+           35(6), 2013 (base layer and edge-aware mask refinement).
+    .. [2] K. He and J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
+    .. [3] "AI beauty series: AI skin-smoothing algorithm, part 1" (2018):
+           edge-preserving smoothing, high-pass attenuation of blemishes,
+           blending with a skin mask.
+    .. [4] D. Tschumperle, G'MIC "Smooth [skin]" (base/detail split, skin mask).
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> portrait = data.astronaut()
+    >>> out = smooth_skin(portrait, mask="color", strength=0.7)
+    >>> out.shape, out.dtype
+    ((512, 512, 3), dtype('uint8'))
+    """
+    image = check_image(image)
+    strength = check_float(strength, "strength", maximum=1.0)
+    texture = check_float(texture, "texture", maximum=1.0)
+    blemish = check_float(blemish, "blemish", maximum=1.0)
+    if not (isinstance(scale, str) and scale == "auto"):
+        if isinstance(scale, str):
+            raise ValueError(f"scale must be 'auto' or a number > 0, got {scale!r}")
+        scale = check_float(scale, "scale", inclusive=False)
+    filter_fn = _filter_function(method, filter_options)
+    mask = _check_mask(mask, image.shape[:2])
+    if strength == 0.0:
+        return image.copy()
+
+    colour, alpha = split_alpha(image)
+    height, width = colour.shape[:2]
+    max_value = _INT_MAX.get(image.dtype, 1.0)
+    factor = max(1, int(math.sqrt(height * width / WORKING_PIXELS) + 0.5))
+    if scale != "auto":
+        factor = min(factor, _finest_factor(scale))
+    small = area_downsample(colour, factor, 1.0 / max_value)
+
+    full_mask = small_mask = None
+    if isinstance(mask, np.ndarray):
+        full_mask = mask
+        skin_area = float(mask.sum(dtype=np.float64))
+    elif mask != "none":
+        small_mask, skin_area = _working_mask(small, mask, factor)
+    else:
+        skin_area = float(height * width) / 16.0
+    if scale == "auto":
+        scale = auto_scale(skin_area, height, width)
+        if _finest_factor(scale) < factor:  # small skin in a large photo: work finer
+            factor = _finest_factor(scale)
+            small = area_downsample(colour, factor, 1.0 / max_value)
+            if small_mask is not None:
+                small_mask, _ = _working_mask(small, mask, factor)
+
+    if full_mask is not None:
+        skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
+    else:
+        skin = small_mask
+    layer, keep = _retouch(
+        small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
+    )
+    if full_mask is None:
+        if small_mask is None:
+            small_mask = np.ones(small.shape[:2], np.float32)
+        small_mask *= np.float32(strength)
+    out = _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_value)
+    if alpha is not None:
+        return np.concatenate([out, alpha[:, :, None]], axis=2)
+    return out.reshape(image.shape)
+
+
+def auto_scale(skin_area: float, height: int, width: int) -> float:
+    """The ``scale`` that ``scale="auto"`` picks for a skin area in an image of height x width.
+
+    ``sqrt(skin_area) / 128``, with the skin size bounded to 1/16 .. 0.8 of
+    the frame side (an empty mask, or a frame full of skin-coloured pixels).
+    `skin_area` is in pixels, e.g. the sum of a soft mask. Useful to smooth
+    with a mask of one's own at the scale the pipeline would choose.
+
+    Examples
+    --------
+    >>> auto_scale(256 * 256, 1024, 1024)
+    2.0
+    """
+    side = math.sqrt(height * width)
+    size = min(max(math.sqrt(max(skin_area, 0.0)), side / 16.0), 0.8 * side)
+    return size / REFERENCE_SKIN_SIZE
+
+
+def _finest_factor(scale: float) -> int:
+    """The coarsest working grid that still resolves the texture band (sigma >= 0.5 px)."""
+    return max(1, int(2.0 * TEXTURE_SIGMA * scale))
+
+
+def _filter_function(method, options: dict):
+    """Validate `method` and the names of its `options`; return the filter function."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    filters = importlib.import_module("skinsmooth_core.filters")
+    try:
+        function = getattr(filters, METHODS[method])
+    except AttributeError:
+        raise ImportError(
+            f"method {method!r} needs skinsmooth_core.filters.{METHODS[method]}, "
+            "which this installation does not provide"
+        ) from None
+    accepted = [
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name not in ("image", "guide")
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {', '.join(unknown)} for method {method!r}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    for name in _SIZE_OPTIONS:
+        if name in options:
+            check_float(options[name], name, inclusive=name == "radius")
+    return function
+
+
+def _check_mask(mask, shape):
+    """Validate `mask`: a source name, or an H x W array turned into float32 in [0, 1]."""
+    if isinstance(mask, str):
+        if mask not in MASK_SOURCES:
+            raise ValueError(
+                f"mask must be one of {', '.join(map(repr, MASK_SOURCES))} or an H x W array, "
+                f"got {mask!r}"
+            )
+        return mask
+    if not isinstance(mask, np.ndarray):
+        raise ValueError(
+            f"mask must be one of {', '.join(map(repr, MASK_SOURCES))} or an H x W numpy array, "
+            f"got {type(mask).__name__}"
+        )
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[:, :, 0]
+    if mask.shape != tuple(shape):
+        raise ValueError(f"mask has shape {mask.shape}; it must be H x W = {tuple(shape)}")
+    if mask.dtype == np.bool_:
+        return mask.astype(np.float32)
+    if mask.dtype == np.uint8:
+        return mask.astype(np.float32) * np.float32(1 / 255)
+    if mask.dtype.kind != "f":
+        raise ValueError(
+            f"mask has dtype {mask.dtype}; accepted are bool, uint8 (0..255) or float in [0, 1]"
+        )
+    if not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+        raise ValueError("a float mask must hold finite values in [0, 1]")
+    return mask.astype(np.float32)
+
+
+def _working_mask(small, source, factor):
+    """Skin mask of the working image (refined edge-aware by skin_mask) and its full-size area."""
+    from ..masks import skin_mask
+
+    mask = skin_mask(small, source)
+    return mask, float(mask.sum(dtype=np.float64)) * factor**2
+
+
+def _base_options(method, radius, factor, user):
+    """Options of the base-layer filter at the working resolution."""
+    defaults = {
+        "guided": {"radius": radius, "eps": GUIDED_EPS, "subsample": max(1, min(4, radius // 4))},
+        "bilateral": {"sigma_spatial": radius / 2.0, "sigma_color": 0.1},
+        "surface": {"radius": radius, "threshold": 25 / 255},
+        "local-mean": {"radius": radius, "sigma": 0.08},
+        "wls": {"lam": 0.004 * radius**2, "alpha": 1.0},
+        "smart": {"radius": radius, "threshold": 30 / 255},
+    }[method]
+    for name, value in user.items():
+        if name in _SIZE_OPTIONS:
+            value = value / factor
+            if name == "radius":
+                value = max(0, round(value))
+        defaults[name] = value
+    return defaults
+
+
+def _retouch(small, skin, filter_fn, user_options, method, scale, factor, texture, blemish):
+    """The working layer E = S - keep * D and the fraction `keep` of finer detail to keep.
+
+    S = D + (S' - D'), where D' is the working image D with the non-skin
+    pixels replaced by the surrounding skin (see :func:`_extend_skin`) and
+    S' = base + t' * fine is its retouch: the edge-preserving base with spots
+    filled, plus the fraction t' (`texture`, less inside spots) of the fine
+    detail band. Filtering D' instead of D keeps background, hair and eyes
+    from bleeding into the skin next to them (no halo inside the border), and
+    applying only the correction S' - D' keeps the border pixels' own colour
+    (no skin-coloured fringe outside it). Detail finer than the working grid
+    is kept in the proportion `texture`, and whole on edges (eyes, lips, hair).
+    """
+    radius = max(1, round(BASE_RADIUS * scale / factor))
+    source = small if skin is None else _extend_skin(small, skin, 4 * radius + 1)
+    options = _base_options(method, radius, factor, user_options)
+    base = filter_fn(source, **options).astype(np.float32, copy=False)
+    fine = source - base
+    sigma = TEXTURE_SIGMA * scale / factor
+    if sigma >= 0.3:  # else the detail band is all texture at this resolution
+        fine -= ndi.gaussian_filter(fine, sigma=(sigma, sigma, 0), mode="nearest")
+    texture = np.float32(texture)
+    # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
+    # the base, unlike texture: they are kept whole.
+    contrast = np.abs(luma(source - base))
+    # At a reduced working size a feature shows weakened by the averaging: lower bounds.
+    protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
+    if blemish > 0:
+        spots = _spot_mask(source, SPOT_SIZE * scale / factor)
+        spots *= np.float32(blemish)
+        _fill_spots(base, spots, SPOT_SIZE * scale / factor)
+        fine *= ((1.0 - spots) * texture)[:, :, None]
+        protect *= 1.0 - spots
+    else:
+        fine *= texture
+    base += fine
+    base += (source - base) * protect[:, :, None]
+    if source is not small:
+        base -= source
+        base += small
+    if factor > 1:
+        keep = np.maximum(_edge_map(small), protect)
+        # Constant over each feature's neighbours too, so its bilinear upsampling is exact there.
+        keep = ndi.maximum_filter(keep, size=3, mode="nearest")
+    else:
+        keep = np.zeros(small.shape[:2], np.float32)
+    keep *= 1.0 - texture
+    keep += texture
+    base -= small * keep[:, :, None]
+    return base, keep
+
+
+def _extend_skin(small, skin, size):
+    """D with the pixels that are not clearly skin replaced by the mean skin colour around them.
+
+    "Clearly skin" ramps from mask 0.5 to 0.8; the mean is a normalised box
+    average of those pixels over `size` pixels. Where no skin is near, the
+    pixel is kept.
+    """
+    sure = np.clip((skin - 0.5) * (1.0 / 0.3), 0.0, 1.0)
+    weight = ndi.uniform_filter(sure, size, mode="nearest")
+    fill = ndi.uniform_filter(small * sure[:, :, None], (size, size, 1), mode="nearest")
+    fill /= np.maximum(weight, 1e-3)[:, :, None]
+    fill -= small
+    fill *= ((1.0 - sure) * (weight > 1e-3))[:, :, None]
+    fill += small
+    return fill
+
+
+def _ramp(values, low, high):
+    """0 below `low`, 1 above `high`, linear in between (float32)."""
+    ramp = np.asarray(values, dtype=np.float32) - np.float32(low)
+    ramp *= np.float32(1.0 / (high - low))
+    return np.clip(ramp, 0.0, 1.0, out=ramp)
+
+
+def _edge_map(small):
+    """1 on strong edges of the working image (luma gradient >= EDGE_GRADIENT[1]), 0 on skin."""
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
+    gradient = np.hypot(ndi.sobel(grey, 0, mode="nearest"), ndi.sobel(grey, 1, mode="nearest"))
+    gradient *= 1.0 / 8.0  # Sobel sums 8 differences
+    return _ramp(gradient, *EDGE_GRADIENT)
+
+
+def _spot_mask(small, size):
+    """Small dark spots on even skin: directional black top-hat of the luma, soft-thresholded.
+
+    A closing with a line segment removes dark blobs shorter than the segment
+    but keeps dark lines along it (lashes, wrinkles, lip and eye contours), so
+    the minimum of the closings over four orientations lifts round spots only.
+    Spots next to strong dark features (eyes, brows, nostrils, lips) are left alone.
+    """
+    length = max(3, 2 * round(size / 2) + 1)
+    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
+    closed = None
+    for footprint in _segments(length):
+        closing = ndi.grey_closing(grey, footprint=footprint, mode="nearest")
+        closed = closing if closed is None else np.minimum(closed, closing, out=closed)
+    tophat = closed - grey
+    start, full, fade, stop = SPOT_CONTRAST
+    spots = np.clip((tophat - start) * (1.0 / (full - start)), 0.0, 1.0)
+    spots *= np.clip((stop - tophat) * (1.0 / (stop - fade)), 0.0, 1.0)
+    # Cover the rim of each spot too.
+    spots = ndi.grey_dilation(spots, size=(3, 3))
+    # Leave the surroundings of strong dark features (lashes, pupils, brows, nostrils, lip
+    # line, moles) alone: a dark feature of any shape, contrast >= SPOT_CONTRAST[2], nearby.
+    features = ndi.grey_closing(grey, size=(length, length), mode="nearest") - grey > fade
+    near = ndi.maximum_filter(features.view(np.uint8), size=2 * length + 1, mode="nearest")
+    spots[near.view(bool)] = 0.0
+    return spots
+
+
+def _segments(length):
+    """Line footprints of `length` pixels at 0, 45, 90 and 135 degrees."""
+    horizontal = np.ones((1, length), bool)
+    diagonal = np.eye(length, dtype=bool)
+    return horizontal, horizontal.T, diagonal, diagonal[::-1]
+
+
+def _fill_spots(base, spots, size):
+    """Replace `base` inside spots by the average of the spot-free pixels around them.
+
+    A normalised box average: mean(base * (1 - spots)) / mean(1 - spots) over
+    a window of about twice the spot size.
+    """
+    width = max(3, 2 * round(size) + 1)
+    outside = 1.0 - spots
+    weight = ndi.uniform_filter(outside, width, mode="nearest")
+    np.maximum(weight, 1e-3, out=weight)
+    filled = ndi.uniform_filter(base * outside[:, :, None], (width, width, 1), mode="nearest")
+    filled /= weight[:, :, None]
+    filled -= base
+    filled *= spots[:, :, None]
+    base += filled
+
+
+def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_value):
+    """Blend at full resolution, strip by strip.
+
+    With x the original, m the mask times strength, k the fraction of
+    sub-grid detail kept and S the retouched working image, the result is
+    ``x + m (up(S) + k (x - up(D)) - x)``, computed as ``x w + up(A)`` with
+    ``w = 1 - m (1 - k)`` and ``A = m (S - k D)`` prepared at working size
+    (and ``+ 0.5`` for integers, which are then truncated: rounding). Where
+    m = 0 this is exactly x.
+    """
+    height, width, channels = colour.shape
+    work_dtype = np.float64 if colour.dtype == np.float64 else np.float32
+    out = np.empty_like(colour)
+    small_shape = layer.shape[:2]
+    upsampler = BilinearUpsampler((height, width), small_shape, factor)
+    offset = np.float32(0.5 if max_value != 1.0 else 0.0)
+    if full_mask is None:
+        # planes: A (C channels), w
+        planes = np.empty(small_shape + (channels + 1,), np.float32)
+        planes[:, :, :channels] = layer
+        planes[:, :, channels] = 1.0 - small_mask * (1.0 - keep)
+        planes[:, :, :channels] *= (small_mask * np.float32(max_value))[:, :, None]
+        planes[:, :, :channels] += offset
+        active = (small_mask > 0).any(axis=1)
+    else:
+        # planes: S - k D (C channels), 1 - k; the mask is applied at full resolution
+        planes = np.empty(small_shape + (channels + 1,), np.float32)
+        planes[:, :, :channels] = layer * np.float32(max_value)
+        planes[:, :, channels] = 1.0 - keep
+        active = np.ones(small_shape[0], bool)
+
+    def work(start, stop):
+        x = colour[start:stop]
+        if not active[upsampler.rows(start, stop)].any():
+            out[start:stop] = x
+            return
+        upsampled = upsampler.strip(planes, start, stop)
+        weight, detail = upsampled[:, :, channels:], upsampled[:, :, :channels]
+        if full_mask is not None:
+            alpha = full_mask[start:stop, :, None] * np.float32(strength)
+            weight *= -alpha
+            weight += 1.0
+            detail *= alpha
+            detail += offset
+        x = np.multiply(x, weight, dtype=work_dtype)
+        x += detail
+        if max_value != 1.0:
+            np.clip(x, 0.0, max_value, out=x)
+        out[start:stop] = x
+
+    for_strips(height, width, work)
+    return out

@@ -1,0 +1,135 @@
+"""surface_blur against a plain brute-force reference on real pixels."""
+
+import numpy as np
+import pytest
+from blur_checks import (
+    ATOL,
+    BAD_IMAGES,
+    BAD_PARAMETERS,
+    SCALE,
+    brute_force_window_mean,
+    colour_of,
+    with_channels,
+)
+from conftest import DTYPES, as_dtype
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import ndimage
+
+from skinsmooth_core.filters import surface_blur
+
+
+def reference_surface_blur(image, radius, threshold):
+    """Photoshop Surface Blur: weights max(0, 1 - |x_i - x| / (2.5 threshold))."""
+    return brute_force_window_mean(
+        image, radius, lambda diff: np.maximum(0.0, 1.0 - np.abs(diff) / (2.5 * threshold))
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_matches_brute_force(astronaut_small, dtype, channels):
+    image = as_dtype(with_channels(astronaut_small, channels), dtype)
+    out = surface_blur(image, radius=4, threshold=15 / 255)
+    assert out.shape == image.shape and out.dtype == image.dtype
+
+    scale = SCALE[dtype]
+    expected = reference_surface_blur(colour_of(image) / scale, 4, 15 / 255) * scale
+    np.testing.assert_allclose(colour_of(out), expected, rtol=0, atol=ATOL[dtype])
+    if channels == 4:
+        np.testing.assert_array_equal(out[..., 3], image[..., 3])
+
+
+def test_smooths_skin_and_keeps_edges(astronaut):
+    image = astronaut.astype(np.float32) / 255
+    out = surface_blur(image, radius=5, threshold=15 / 255)
+    skin = (slice(110, 150), slice(220, 260))  # cheek: low-contrast texture
+
+    def roughness(patch):
+        return np.abs(np.diff(patch, axis=1)).mean()
+
+    assert roughness(out[skin]) < 0.8 * roughness(image[skin])
+    # the strongest edges keep most of their step
+    edge_in = np.abs(np.diff(image[:, :, 1], axis=1)).max()
+    edge_out = np.abs(np.diff(out[:, :, 1], axis=1)).max()
+    assert edge_out > 0.7 * edge_in
+
+
+def test_radius_zero_is_identity(astronaut_small):
+    np.testing.assert_array_equal(surface_blur(astronaut_small, radius=0), astronaut_small)
+
+
+def test_radius_larger_than_image(astronaut_small):
+    small = astronaut_small[:5, :7] / 255.0
+    np.testing.assert_allclose(
+        surface_blur(small, radius=9, threshold=0.2), reference_surface_blur(small, 9, 0.2)
+    )
+
+
+def test_many_tiles_match_reference(astronaut):
+    """An image larger than one tile: tile seams must not show."""
+    image = astronaut[:300, :260, 1] / 255.0
+    np.testing.assert_allclose(
+        surface_blur(image, radius=2, threshold=0.1),
+        reference_surface_blur(image[:, :, None], 2, 0.1)[:, :, 0],
+        atol=1e-9,
+    )
+
+
+images = st.one_of(
+    arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64]),
+        shape=st.tuples(st.integers(1, 12), st.integers(1, 12), st.sampled_from([1, 3])),
+        elements={"min_value": 0, "max_value": 1, "allow_nan": False},
+    ),
+    arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12))),
+    arrays(np.uint16, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(4))),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(image=images, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
+def test_shape_dtype_and_range_kept(image, radius, threshold):
+    out = surface_blur(image, radius=radius, threshold=threshold)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert colour_of(out).min() >= colour_of(image).min()
+    assert colour_of(out).max() <= colour_of(image).max()
+    if image.ndim == 3 and image.shape[2] == 4:
+        np.testing.assert_array_equal(out[..., 3], image[..., 3])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    value=st.floats(0, 1),
+    shape=st.tuples(st.integers(1, 10), st.integers(1, 10)),
+    radius=st.integers(0, 4),
+    threshold=st.floats(1e-3, 10.0),
+)
+def test_constant_stays_constant(value, shape, radius, threshold):
+    image = np.full(shape, value, np.float64)
+    np.testing.assert_array_equal(surface_blur(image, radius, threshold), image)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiny_threshold_returns_input(astronaut_small, dtype):
+    image = as_dtype(astronaut_small, dtype)  # neighbours differ by >= 1/255 or not at all
+    np.testing.assert_array_equal(surface_blur(image, radius=3, threshold=1e-4), image)
+
+
+def test_huge_threshold_is_box_mean(astronaut_small):
+    image = astronaut_small / 255.0
+    expected = ndimage.uniform_filter(image, size=(7, 7, 1), mode="mirror")  # = numpy "reflect"
+    np.testing.assert_allclose(surface_blur(image, 3, threshold=1e6), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), BAD_PARAMETERS)
+def test_bad_parameters(astronaut_small, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        surface_blur(astronaut_small, **kwargs)
+
+
+@pytest.mark.parametrize("image", BAD_IMAGES)
+def test_bad_images(image):
+    with pytest.raises(ValueError, match="image"):
+        surface_blur(image)

@@ -29,7 +29,14 @@ import cv2
 import numpy as np
 from skimage import data
 
-from skinsmooth_core.filters import bilateral_filter, guided_filter, local_mean_filter
+from skinsmooth_core.filters import (
+    bilateral_filter,
+    guided_filter,
+    local_mean_filter,
+    smart_blur,
+    surface_blur,
+    wls_filter,
+)
 
 
 @dataclass
@@ -85,6 +92,18 @@ def _bilateral_accuracy(image: np.ndarray) -> str:
     return f"{psnr(bilateral_filter(crop, 3.0, 0.1, mode='separable'), exact):.1f} dB vs exact"
 
 
+def _wls_iterative_accuracy(image: np.ndarray) -> str:
+    crop = _crop(image, 256)
+    exact = wls_filter(crop, solver="direct")
+    return f"{psnr(wls_filter(crop, solver='iterative'), exact):.1f} dB vs direct (256 px crop)"
+
+
+def _fast_global_smoother(image: np.ndarray) -> np.ndarray:
+    """OpenCV's fast approximation of WLS (Min et al. 2014), lambda and sigma of its docs."""
+    guide = (image * 255).astype(np.uint8)
+    return cv2.ximgproc.fastGlobalSmootherFilter(guide, image, 100.0, 5.0)
+
+
 def _guided_cv(image):
     return cv2.ximgproc.guidedFilter(image, image, 8, 1e-2)
 
@@ -119,6 +138,37 @@ ROWS: list[Row] = [
         "bilateralFilter d=15",
         "<= OpenCV time, >= 35 dB",
         _bilateral_accuracy,
+    ),
+    Row(
+        "surface_blur r=5 t=15/255 (exact)",
+        lambda im: surface_blur(im, radius=5, threshold=15 / 255),
+        lambda im: cv2.bilateralFilter(im, 15, 15 / 255, 5.0),
+        "bilateralFilter d=15",
+        "<= 3 s",
+    ),
+    Row(
+        "smart_blur r=5 t=25/255 (exact)",
+        lambda im: smart_blur(im, radius=5, threshold=25 / 255),
+        lambda im: cv2.bilateralFilter(im, 15, 25 / 255, 5.0),
+        "bilateralFilter d=15",
+        "<= 3 s",
+    ),
+    Row(
+        "wls lam=1 alpha=1.2, 1 MP (auto: direct)",
+        lambda im: wls_filter(im, lam=1.0, alpha=1.2),
+        _fast_global_smoother,
+        "ximgproc.fastGlobalSmootherFilter (approx.)",
+        "exact, <= 3 s",
+        megapixels=1.0,
+    ),
+    Row(
+        "wls lam=1 alpha=1.2, 1 MP (iterative, tol=1e-4)",
+        lambda im: wls_filter(im, lam=1.0, alpha=1.2, solver="iterative"),
+        None,
+        "",
+        "exact, <= 3 s",
+        _wls_iterative_accuracy,
+        megapixels=1.0,
     ),
 ]
 

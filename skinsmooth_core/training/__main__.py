@@ -57,6 +57,9 @@ def main(argv=None) -> int:
     evaluate.add_argument("--limit", type=int, default=None)
     evaluate.add_argument("--threads", type=int, default=None)
     evaluate.add_argument("--json", default=None, help="also write the results here")
+    evaluate.add_argument(
+        "--record", action="store_true", help="store the scores in the JSON beside the model"
+    )
 
     export = commands.add_parser("export", help="write int8 and fp16 .tflite + JSON")
     export.add_argument("--model", required=True, help="a .keras checkpoint")
@@ -104,6 +107,13 @@ def main(argv=None) -> int:
         print(format_table(results))
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        if args.record:
+            info_path = Path(results["model"]).with_suffix(".json")
+            info = json.loads(info_path.read_text())
+            info.setdefault("metrics", {})[args.split] = {
+                method: results[method] for method in ("unet", "color")
+            }
+            info_path.write_text(json.dumps(info, indent=2) + "\n")
     else:
         from .export import export as run
 

@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     export.add_argument("--size", type=int, default=256)
     export.add_argument("--calibration-images", type=int, default=200)
     export.add_argument("--variants", default="int8,fp16")
+    export.add_argument("--threshold", type=float, default=0.5, help="recorded mask threshold")
     export.add_argument("--metrics", default=None, help="evaluate's JSON, kept in the model JSON")
     export.add_argument("--info", default=None, help="JSON of extra fields (training command...)")
 
@@ -129,6 +130,7 @@ def main(argv=None) -> int:
             variants=tuple(args.variants.split(",")),
             metrics=metrics,
             extra=extra,
+            threshold=args.threshold,
         )
         for path in paths:
             _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

@@ -75,9 +75,10 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     Borders: the smoothness term only couples pixels inside the image (natural
     boundary condition), as in Farbman et al.'s code. Computations are in
     float64. Measured speed (``docs/benchmarks.md``): the direct solve of a 1 MP
-    image takes about 13 s on a 2-core machine, over the 3 s target; the
-    iterative solver needs many iterations on this system (the weights range
-    over 4 orders of magnitude), so large images take minutes.
+    image costs about 9 CPU seconds and 1 GB of memory; the iterative solver
+    needs many iterations on this system (the weights span 4 orders of
+    magnitude), about 45 CPU seconds for 1 MP at ``tol=1e-4``, so images of
+    several megapixels take minutes and a few GB of memory.
 
     References
     ----------

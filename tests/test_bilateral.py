@@ -152,3 +152,17 @@ def test_properties(image, sigma_spatial, sigma_color, mode):
 def test_bad_input(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         bilateral_filter(image, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["exact", "separable"])
+def test_same_result_in_many_small_strips(astronaut, monkeypatch, mode):
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:150, 200:240], np.float32)
+    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    strips = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    np.testing.assert_allclose(strips, default, atol=1e-6)
+    if mode == "exact":
+        np.testing.assert_allclose(strips, _opencv(image, 2.0, 0.1), atol=1e-5)

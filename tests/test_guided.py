@@ -210,3 +210,20 @@ def test_properties(image, radius, subsample):
 def test_bad_input(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         guided_filter(image, **kwargs)
+
+
+@pytest.mark.parametrize("subsample", [1, 3])
+def test_same_result_in_many_small_strips(astronaut, monkeypatch, subsample):
+    """Strip-parallel execution: tiny strips (halo rows reflected at the borders) agree with
+    the default ones and, for the exact filter, with OpenCV."""
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:300, 100:160], np.float32)
+    default = guided_filter(image, radius=5, eps=1e-2, subsample=subsample)
+    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    strips = guided_filter(image, radius=5, eps=1e-2, subsample=subsample)
+    np.testing.assert_allclose(strips, default, atol=1e-6)
+    if subsample == 1:
+        expected = cv2.ximgproc.guidedFilter(image, image, 5, 1e-2)
+        np.testing.assert_allclose(strips, expected, atol=1e-5)

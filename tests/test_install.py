@@ -235,3 +235,14 @@ def test_zip_matches_krita_importer_layout(tmp_path):
     assert "skinsmooth.desktop" in names
     assert "skinsmooth/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n]
+
+
+def test_krita_running_reads_process_names(tmp_path):
+    for pid, name in ((10, "bash"), (11, "python3")):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "comm").write_text(name + "\n")
+    assert not krita_installer.krita_running(tmp_path)
+    (tmp_path / "12").mkdir()
+    (tmp_path / "12" / "comm").write_text("krita\n")
+    assert krita_installer.krita_running(tmp_path)
+    assert not krita_installer.krita_running(tmp_path / "missing")

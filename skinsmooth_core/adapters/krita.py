@@ -147,6 +147,17 @@ def detect_python_version(
     return None
 
 
+def krita_running(proc: Path = Path("/proc")) -> bool:
+    """True when a process named ``krita`` runs (Linux; False where /proc is missing)."""
+    for comm in proc.glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "krita":
+                return True
+        except OSError:  # the process ended meanwhile
+            continue
+    return False
+
+
 def _copy_plugin(pykrita: Path) -> Path:
     """Copy the desktop file and the package into `pykrita`; return the package folder."""
     source = resource_dir("plugins") / "krita"
@@ -205,6 +216,12 @@ def install(args: argparse.Namespace) -> Path:
         text = kritarc.read_text(encoding="utf-8") if kritarc.exists() else ""
         kritarc.write_text(enable_in_kritarc(text), encoding="utf-8")
         print(f"enabled the plug-in in {kritarc}; restart Krita to load it")
+        if krita_running():
+            print(
+                "warning: Krita is running and rewrites kritarc when it quits; quit Krita, then "
+                "run this command again (or enable Skin Smoothing in Settings > Configure Krita > "
+                "Python Plugin Manager)"
+            )
     return package
 
 
@@ -216,6 +233,7 @@ __all__ = [
     "enable_in_kritarc",
     "install",
     "krita_paths",
+    "krita_running",
     "parse_python_version",
     "python_version_from_library",
 ]

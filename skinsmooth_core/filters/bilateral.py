@@ -113,6 +113,7 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
             rows *= 1 / scale
             return interleaved(rows)
 
+        # a pass holds about 8 planes per image row (frame, sums, buffers): size strips by that
         return map_row_strips(strip_filter, [src], radius, np.empty_like(src), planes=8)
 
     return filter_image(image, kernel)

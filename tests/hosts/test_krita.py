@@ -42,6 +42,7 @@ SETTINGS = {
 }
 SELECTION = (150, 60, 80, 120)  # x, y, w, h: the left half of the face
 CHEEKS = [(slice(115, 135), slice(195, 212)), (slice(115, 135), slice(235, 252))]
+HAIR = (slice(25, 55), slice(175, 275))
 NOT_SKIN = {  # regions no skin mask may touch: the flag's blue, the dark backdrop
     "flag": (slice(0, 64), slice(0, 30)),
     "dark background": (slice(300, 350), slice(450, 510)),
@@ -181,7 +182,8 @@ def krita_run(tmp_path_factory, astronaut):
     assert not facts["errors"], "\n".join(facts["errors"]) + "\n" + log
     assert "seconds" in facts, "the driver did not finish:\n" + log
     if os.environ.get("SKINSMOOTH_UPDATE_DOCS") == "1":  # refresh the screenshots in docs/
-        for name in ("krita-dialog.png", "krita-dialog-mask.png", "krita-screen.png"):
+        for name in ("dialog", "dialog-mask", "dialog-detail", "screen"):
+            name = f"krita-{name}.png"
             shutil.copy(work / name, DOCS / name)
     print(f"install {install_seconds:.1f} s, Krita run {krita_seconds:.1f} s")
     home = work / "home"
@@ -194,9 +196,17 @@ def pykrita_dir(home):
 
 def test_installed_with_dependencies_for_kritas_python(krita_run):
     package = krita_run["pykrita"] / "skinsmooth"
+    # Debian's Krita embeds the system Python: the installer must have found its version.
+    system_python = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deps = [p.name for p in (package / "deps").iterdir()]
-    assert deps == [f"python{v}" for v in ["3.11"]] or deps, deps
+    assert deps == [f"python{system_python}"]
     assert (package / "deps" / deps[0] / "skinsmooth_core" / "__init__.py").is_file()
+    assert (package / "deps" / deps[0] / "numpy").is_dir()
     assert "enable_skinsmooth=true" in (krita_run["home"] / ".config" / "kritarc").read_text()
 
 
@@ -217,6 +227,11 @@ def test_auto_mask_reports_its_fallback(krita_run):
         assert not any(fallback), statuses
     else:
         assert all(fallback), statuses
+
+
+def test_action_is_in_filter_enhance_and_tools_scripts(krita_run):
+    menus = krita_run["facts"]["menus"]
+    assert "Filter/Enhance" in menus and "Tools/Scripts" in menus, menus
 
 
 def test_cancel_changes_nothing(krita_run):
@@ -246,6 +261,11 @@ def test_new_layer_smooths_skin_only(krita_run, astronaut):
     for region, where in NOT_SKIN.items():
         change = np.abs(result[where].astype(int) - before[where]).max()
         assert change <= 1, f"{region} changed by {change} levels"
+    if _learned_mask_installed(krita_run["pykrita"]):
+        # The learned mask leaves hair out (skin colour alone cannot: hair matches it here).
+        cheeks = np.mean([np.abs(result[c].astype(int) - before[c]).mean() for c in CHEEKS])
+        hair = np.abs(result[HAIR].astype(int) - before[HAIR]).mean()
+        assert hair < 0.25 * cheeks, (hair, cheeks)
     exported = np.asarray(Image.open(out / "export.png").convert("RGB"))
     np.testing.assert_array_equal(exported, result[..., :3])
 
@@ -317,7 +337,7 @@ def test_32_bit_float_in_place_with_mask_as_selection(krita_run):
     selection = np.frombuffer((out / "f32_selection.raw").read_bytes(), np.uint8).reshape(512, 512)
     for cheek in CHEEKS:
         assert selection[cheek].mean() > 128
-    assert selection[NOT_SKIN["dark background"]].max() == 0
+    assert selection[NOT_SKIN["dark background"]].max() <= 5  # of 255
 
 
 def test_zip_imports_with_kritas_own_importer(tmp_path):

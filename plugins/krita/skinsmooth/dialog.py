@@ -9,7 +9,7 @@ as it was.
 
 import traceback
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from krita import Krita, Selection
@@ -18,6 +18,7 @@ from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (
     QApplication,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -70,11 +71,14 @@ class Core:
         from skinsmooth_core import pipeline
         from skinsmooth_core._image import from_float, to_float
         from skinsmooth_core.masks import skin_mask
+        from skinsmooth_core.pipeline import smooth as pipeline_module
 
         self.smooth_skin = pipeline.smooth_skin
         self.presets = dict(pipeline.PRESETS)
         self.methods = tuple(getattr(pipeline, "METHODS", None) or METHOD_LABELS)
         self.skin_mask = skin_mask
+        # The scale smooth_skin's "auto" picks for a skin area (None in older versions).
+        self.auto_scale = getattr(pipeline_module, "auto_scale", None)
         self.to_float = to_float
         self.from_float = from_float
         self.downscale_local_mean = downscale_local_mean
@@ -84,7 +88,7 @@ class Core:
 class Settings:
     """What the dialog asks for; also stored in kritarc between runs."""
 
-    preset: str = "natural"
+    preset: str = "medium"  # the defaults of smooth_skin
     strength: float = 0.6
     texture: float = 0.35
     blemish: float = 0.5
@@ -172,11 +176,15 @@ def compute(core, image, selection, settings, skin=None, want_mask=False, downsc
                 if skin is None:
                     skin = core.skin_mask(image, method=settings.mask_source)
                 mask = skin if selection is None else skin * selection
+        options = settings.smooth_options(core.presets, downscale)
         if transparency:
             # The layer gets the smoothing everywhere (within the selection); the
             # transparency mask decides where it shows, and the user can paint it.
             layer_mask = "none"
-        options = settings.smooth_options(core.presets, downscale)
+            if "scale" not in options and core.auto_scale is not None:
+                # At the scale the skin mask would give, not the whole frame's.
+                area = float(mask.sum(dtype=np.float64))
+                options["scale"] = core.auto_scale(area, *image.shape[:2])
         result = core.smooth_skin(image, mask=layer_mask, **options)
     if selection is not None:
         result = _composite(core, image, result, selection)
@@ -294,6 +302,9 @@ class SkinSmoothingDialog(QDialog):
             button.setChecked(index == 0)
             self.view.addButton(button, index)
             view_row.addWidget(button)
+        self.detail = QCheckBox("1:1 detail", objectName="detail")
+        self.detail.setToolTip("Show a part of the skin at full resolution, not the whole image")
+        view_row.addWidget(self.detail)
         self.status = QLabel(objectName="status")
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -311,13 +322,13 @@ class SkinSmoothingDialog(QDialog):
         form.addRow("Scale:", self.scale)
         form.addRow("Mask:", self.mask_source)
         form.addRow("Output:", self.output)
-        form.addRow("", self.in_place_note)
         form.addRow("Skin mask as:", self.mask_output)
         left = QVBoxLayout()
         left.addWidget(self.preview, 1)
         left.addLayout(view_row)
         right = QVBoxLayout()
         right.addLayout(form)
+        right.addWidget(self.in_place_note)
         right.addWidget(self.status)
         right.addStretch(1)
         right.addWidget(self.buttons)
@@ -336,8 +347,9 @@ class SkinSmoothingDialog(QDialog):
             combo.currentIndexChanged.connect(self._schedule)
         self.output.currentIndexChanged.connect(self._sync_mask_output)
         self.view.buttonClicked.connect(lambda _: self._show())
+        self.detail.toggled.connect(self._schedule)
         self._sync_mask_output()
-        self._result = self._mask = None
+        self._shown = None  # (original, result, mask) on [0, 1] of what the preview shows
         self._schedule()
 
     # -- settings ---------------------------------------------------------------
@@ -393,8 +405,10 @@ class SkinSmoothingDialog(QDialog):
         image, selection = self.source.image, self.source.selection
         factor = self.factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
         h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-        small = self.core.to_float(image[:h, :w])
-        self.small = self.core.downscale_local_mean(small, (factor, factor, 1)).astype(np.float32)
+        # Average blocks of the stored values, then scale to [0, 1]: no full-size float copy.
+        small = self.core.downscale_local_mean(image[:h, :w], (factor, factor, 1))
+        scale = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
+        self.small = (small / scale).astype(np.float32)
         self.small_selection = None
         if selection is not None:
             self.small_selection = self.core.downscale_local_mean(
@@ -406,35 +420,68 @@ class SkinSmoothingDialog(QDialog):
 
     def preview_ready(self):
         """True when the preview shows the current settings (used by automated tests)."""
-        return not self.timer.isActive() and self._result is not None
+        return not self.timer.isActive() and self._shown is not None
+
+    def _skin(self, settings):
+        """skin_mask of the downscaled copy for the settings' source, and its warnings (cached)."""
+        if settings.mask_source == "selection":
+            return None, []
+        if settings.mask_source not in self._skin_cache:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                skin = self.core.skin_mask(self.small, method=settings.mask_source)
+            self._skin_cache[settings.mask_source] = skin, [str(w.message) for w in caught]
+        return self._skin_cache[settings.mask_source]
+
+    def _detail(self, settings, skin):
+        """Original, result and mask of a full-resolution crop around the skin."""
+        image, selection = self.source.image, self.source.selection
+        if settings.mask_source == "selection":
+            weight = self.small_selection
+        else:
+            weight = skin if self.small_selection is None else skin * self.small_selection
+        height, width = image.shape[:2]
+        cy, cx = height / 2, width / 2
+        if weight is not None and weight.sum() > 0:
+            ys, xs = np.indices(weight.shape)
+            total = weight.sum()
+            cy = (ys * weight).sum() / total * self.factor
+            cx = (xs * weight).sum() / total * self.factor
+        size = min(PREVIEW_SIZE, height, width)
+        y0 = int(min(max(cy - size / 2, 0), height - size))
+        x0 = int(min(max(cx - size / 2, 0), width - size))
+        crop = (slice(y0, y0 + size), slice(x0, x0 + size))
+        if settings.scale == 0 and weight is not None and self.core.auto_scale is not None:
+            # The whole image's automatic scale, not the crop's.
+            area = float(weight.sum(dtype=np.float64)) * self.factor**2
+            settings = replace(settings, scale=self.core.auto_scale(area, height, width))
+        part = image[crop]
+        part_selection = None if selection is None else selection[crop]
+        result, mask, messages = compute(self.core, part, part_selection, settings, want_mask=True)
+        return (self.core.to_float(part), self.core.to_float(result), mask), messages
 
     def update_preview(self):
         settings = self.settings()
         QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            skin, notes = None, []
-            if settings.mask_source != "selection":
-                if settings.mask_source not in self._skin_cache:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        skin = self.core.skin_mask(self.small, method=settings.mask_source)
-                    notes = [str(w.message) for w in caught]
-                    self._skin_cache[settings.mask_source] = skin, notes
-                skin, notes = self._skin_cache[settings.mask_source]
-            result, mask, messages = compute(
-                self.core,
-                self.small,
-                self.small_selection,
-                settings,
-                skin,
-                want_mask=True,
-                downscale=self.factor,
-            )
-            self._result, self._mask = result, mask
+            skin, notes = self._skin(settings)
+            if self.detail.isChecked():
+                self._shown, messages = self._detail(settings, skin)
+            else:
+                result, mask, messages = compute(
+                    self.core,
+                    self.small,
+                    self.small_selection,
+                    settings,
+                    skin,
+                    want_mask=True,
+                    downscale=self.factor,
+                )
+                self._shown = (self.small, result, mask)
             self.status.setStyleSheet("")
             self.status.setText("\n".join(dict.fromkeys(notes + messages)))
         except Exception as exc:  # shown to the user; the dialog stays usable
-            self._result, self._mask = self.small, None
+            self._shown = (self.small, self.small, None)
             self.status.setStyleSheet("color: #d04040")
             self.status.setText(f"Preview failed: {exc}")
         finally:
@@ -442,14 +489,15 @@ class SkinSmoothingDialog(QDialog):
         self._show()
 
     def _show(self):
-        view = self.view.checkedId()
-        if self._result is None:
+        if self._shown is None:
             return
-        if view == 2 and self._mask is not None:
-            grey = self.core.from_float(self._mask, np.uint8)
+        original, result, mask = self._shown
+        view = self.view.checkedId()
+        if view == 2 and mask is not None:
+            grey = self.core.from_float(mask, np.uint8)
             picture = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
         else:
-            shown = self.small if view == 1 else self._result
+            shown = original if view == 1 else result
             picture = self.core.from_float(np.clip(shown, 0.0, 1.0), np.uint8)
         picture = np.ascontiguousarray(picture)
         h, w = picture.shape[:2]

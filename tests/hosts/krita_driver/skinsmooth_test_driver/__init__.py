@@ -123,6 +123,26 @@ class Driver:
                 else:
                     widget.findChild(QSpinBox).setValue(int(round(value * 100)))
 
+            shots = []
+            if screenshot:
+                folder = Path(screenshot).parent
+                shots = [
+                    lambda: dialog.grab().save(screenshot),
+                    lambda: (
+                        QApplication.primaryScreen()
+                        .grabWindow(0)
+                        .save(str(folder / "krita-screen.png"))
+                    ),
+                    lambda: dialog.findChild(QWidget, "view_mask").click(),
+                    lambda: dialog.grab().save(str(folder / "krita-dialog-mask.png")),
+                    lambda: dialog.findChild(QWidget, "view_result").click(),
+                    lambda: dialog.findChild(QWidget, "detail").setChecked(True),
+                    "wait",
+                    lambda: dialog.grab().save(str(folder / "krita-dialog-detail.png")),
+                    lambda: dialog.findChild(QWidget, "detail").setChecked(False),
+                    "wait",
+                ]
+
             def wait_preview():
                 if not dialog.preview_ready():
                     QTimer.singleShot(100, wait_preview)
@@ -130,13 +150,12 @@ class Driver:
                 self.facts.setdefault("preview_status", []).append(
                     dialog.findChild(QWidget, "status").text()
                 )
-                if screenshot:
-                    dialog.grab().save(screenshot)
-                    screen = QApplication.primaryScreen().grabWindow(0)
-                    screen.save(str(Path(screenshot).with_name("krita-screen.png")))
-                    dialog.findChild(QWidget, "view_mask").click()
-                    dialog.grab().save(str(Path(screenshot).with_name("krita-dialog-mask.png")))
-                    dialog.findChild(QWidget, "view_result").click()
+                while shots:
+                    shot = shots.pop(0)
+                    if shot == "wait":
+                        QTimer.singleShot(300, wait_preview)
+                        return
+                    shot()
                 buttons = dialog.findChild(QDialogButtonBox, "buttons")
                 buttons.button(button).click()
                 done()
@@ -163,9 +182,25 @@ class Driver:
             doc.close()
         app.action("file_quit").trigger()
 
+    def menu_paths(self, text):
+        """Menu paths ("Filter/Enhance") of the main window's items named `text`."""
+        found = []
+
+        def walk(menu, path):
+            for action in menu.actions():
+                label = action.text().replace("&", "")
+                if action.menu() is not None:
+                    walk(action.menu(), path + [label])
+                elif label == text:
+                    found.append("/".join(path))
+
+        walk(Krita.instance().activeWindow().qwindow().menuBar(), [])
+        return found
+
     def scenario(self):
         app = Krita.instance()
         job = self.job
+        self.facts["menus"] = self.menu_paths("Skin Smoothing\u2026")
         settings = job["settings"]
         doc = app.openDocument(job["input"])
         app.activeWindow().addView(doc)

@@ -165,7 +165,9 @@ def case_float_linear():
 
 
 def case_layer_mask():
-    return case(load("astronaut.png"), "layer_mask", output="layer-mask")
+    return case(
+        load("astronaut.png"), "layer_mask", output="layer-mask", **{"mask-source": "color"}
+    )
 
 
 def case_offset_layer():

@@ -1,0 +1,59 @@
+"""Time the skin segmenter: raw model inference per 256 x 256 and the full predict().
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/bench_segmenter.py --threads 2 \
+        [--model models/skin_unet_fp16.tflite]
+
+Prints the median of repeated runs (timings on a shared machine are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+from skinsmooth_core.masks.segmenter import SkinSegmenter
+
+
+def median_ms(function, repeats: int) -> float:
+    function()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="default: the shipped int8 model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    segmenter = SkinSegmenter(args.model, num_threads=args.threads)
+    size = segmenter.input_size
+    photo = data.astronaut()
+    canvas = np.asarray(Image.fromarray(photo).resize((size, size), Image.BILINEAR))
+    print(f"model {segmenter.model_path} ({segmenter.model_path.stat().st_size / 1e6:.2f} MB)")
+    print(f"threads {args.threads}")
+    inference = median_ms(lambda: segmenter._run(canvas), args.repeats)
+    print(f"inference {size}x{size}: {inference:.1f} ms")
+    for side in (512, 2048):
+        image = np.asarray(Image.fromarray(photo).resize((side, side), Image.BILINEAR))
+        repeats = max(3, args.repeats // (side // 256))
+        print(
+            f"predict {side}x{side} (letterbox + guided-filter upsampling): "
+            f"{median_ms(lambda image=image: segmenter.predict(image), repeats):.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The learned skin mask: a small UNet run with LiteRT (``ai-edge-litert``).
+
+The model sees the whole photo letterboxed to its fixed input (256 x 256 for
+the shipped model); its mask is mapped back to the photo's own resolution and
+its edges are snapped to the photo's edges by a guided filter, so hair strands
+and eyelashes are not smeared into the mask.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .._image import check_image, check_int, from_float, split_alpha, to_float
+from .._resources import resource_dir
+
+__all__ = ["DEFAULT_MODEL", "SegmenterUnavailable", "SkinSegmenter", "default_segmenter"]
+
+DEFAULT_MODEL = "skin_unet_int8.tflite"
+_INSTALL_HINT = "install the runtime with `pip install ai-edge-litert`"
+
+
+class SegmenterUnavailable(RuntimeError):
+    """The learned skin mask cannot run: its runtime (ai-edge-litert) or model file is missing."""
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError as exc:
+            raise SegmenterUnavailable(
+                "the learned skin mask needs a LiteRT runtime: neither ai_edge_litert nor "
+                f"tflite_runtime could be imported; {_INSTALL_HINT}"
+            ) from exc
+    return Interpreter
+
+
+def letterbox(rgb: np.ndarray, size: int):
+    """Fit an H x W x 3 uint8 image into `size` x `size`, keeping its aspect, padding with 0.
+
+    Returns the canvas and the box ``(top, left, height, width)`` the photo occupies.
+    """
+    height, width = rgb.shape[:2]
+    scale = size / max(height, width)
+    new_h = min(size, max(1, round(height * scale)))
+    new_w = min(size, max(1, round(width * scale)))
+    resized = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas = np.zeros((size, size, 3), np.uint8)
+    canvas[top : top + new_h, left : left + new_w] = resized
+    return canvas, (top, left, new_h, new_w)
+
+
+def _resize_float(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    if values.shape == (height, width):
+        return values.astype(np.float32, copy=False)
+    image = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32), mode="F")
+    return np.asarray(image.resize((width, height), Image.BILINEAR), dtype=np.float32)
+
+
+class SkinSegmenter:
+    """Skin segmentation with the shipped UNet (or another exported model).
+
+    Parameters
+    ----------
+    model_path : path, optional
+        A ``.tflite`` file written by ``python -m skinsmooth_core.training export``.
+        Default: the model shipped with the package (``models/skin_unet_int8.tflite``).
+        A JSON file of the same name beside it records input size and threshold.
+    num_threads : int, optional
+        CPU threads of the interpreter, >= 1. Default: ``min(4, os.cpu_count())``.
+
+    Raises
+    ------
+    SegmenterUnavailable
+        If no LiteRT runtime is installed (``pip install ai-edge-litert``), or the
+        model file is missing or cannot be loaded.
+    ValueError
+        If `num_threads` is not a positive integer.
+
+    Notes
+    -----
+    Load it once and reuse it (:func:`default_segmenter` keeps one per
+    process); :meth:`predict` is safe to call from several threads.
+
+    References
+    ----------
+    .. [1] O. Ronneberger, P. Fischer and T. Brox, "U-Net: Convolutional
+           networks for biomedical image segmentation", MICCAI 2015.
+    .. [2] K. He, J. Sun and X. Tang, "Guided Image Filtering", IEEE TPAMI
+           35(6):1397-1409, 2013.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> segmenter = SkinSegmenter(num_threads=2)
+    >>> mask = segmenter.predict(data.astronaut())
+    >>> mask.shape, mask.dtype
+    ((512, 512), dtype('float32'))
+    """
+
+    def __init__(self, model_path=None, num_threads=None):
+        if num_threads is None:
+            num_threads = min(4, os.cpu_count() or 1)
+        self.num_threads = check_int(num_threads, "num_threads", minimum=1)
+        if model_path is None:
+            try:
+                model_path = resource_dir("models") / DEFAULT_MODEL
+            except FileNotFoundError as exc:
+                raise SegmenterUnavailable(f"the shipped skin model is missing: {exc}") from exc
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise SegmenterUnavailable(
+                f"skin model file not found: {self.model_path}; pass model_path= an exported "
+                ".tflite file, or reinstall skinsmooth, which ships the default model"
+            )
+        info_path = self.model_path.with_suffix(".json")
+        self.info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        interpreter_class = _interpreter_class()
+        try:
+            self._interpreter = interpreter_class(
+                model_path=str(self.model_path), num_threads=self.num_threads
+            )
+            self._interpreter.allocate_tensors()
+        except Exception as exc:  # the runtimes raise ValueError or RuntimeError
+            raise SegmenterUnavailable(
+                f"could not load the skin model {self.model_path} ({exc}); if the runtime is "
+                f"tflite-runtime with numpy 2, {_INSTALL_HINT}"
+            ) from exc
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        shape = tuple(self._input["shape"])
+        if len(shape) != 4 or shape[0] != 1 or shape[1] != shape[2] or shape[3] != 3:
+            raise SegmenterUnavailable(
+                f"{self.model_path} takes input of shape {shape}; expected 1 x S x S x 3"
+            )
+        self.input_size = int(shape[1])
+        self.threshold = float(self.info.get("threshold", 0.5))
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"SkinSegmenter(model_path={str(self.model_path)!r}, num_threads={self.num_threads})"
+
+    def _run(self, canvas: np.ndarray) -> np.ndarray:
+        """Model output for one S x S x 3 uint8 canvas, as float probabilities S x S."""
+        dtype = self._input["dtype"]
+        if dtype == np.float32:
+            x = canvas.astype(np.float32) * np.float32(1 / 255)
+        else:
+            scale, zero = self._input["quantization"]
+            x = np.rint(canvas.astype(np.float32) / (255 * scale) + zero)
+            info = np.iinfo(dtype)
+            x = np.clip(x, info.min, info.max).astype(dtype)
+        with self._lock:
+            self._interpreter.set_tensor(self._input["index"], x[None])
+            self._interpreter.invoke()
+            y = self._interpreter.get_tensor(self._output["index"])[0, :, :, 0]
+        if y.dtype != np.float32:
+            scale, zero = self._output["quantization"]
+            y = (y.astype(np.float32) - zero) * np.float32(scale)
+        return np.clip(y, 0.0, 1.0)
+
+    @staticmethod
+    def _rgb8(image: np.ndarray) -> np.ndarray:
+        colour, _ = split_alpha(image)
+        rgb = from_float(to_float(colour), np.uint8)
+        if rgb.shape[2] == 1:
+            rgb = np.repeat(rgb, 3, axis=2)
+        return np.ascontiguousarray(rgb)
+
+    def predict(self, image, *, refine: bool = True, zoom: bool = True) -> np.ndarray:
+        """Skin probability of every pixel of `image`.
+
+        Parameters
+        ----------
+        image : ndarray, shape (H, W) or (H, W, C), C = 1, 3 or 4
+            Any size and aspect ratio; grey, RGB or RGBA (alpha ignored);
+            uint8, uint16, float32 or float64 (floats on [0, 1]).
+        refine : bool, optional
+            Snap the up-sampled mask to the photo's edges with a guided filter
+            (default). False returns the plain bilinear up-sampling.
+        zoom : bool, optional
+            When the people found by the first pass over the whole photo fill
+            only part of it (a full-body shot, a small group), run a second pass
+            on the region around them at a higher resolution (default).
+
+        Returns
+        -------
+        mask : ndarray of float32, shape (H, W)
+            Values in [0, 1]; ``mask > segmenter.threshold`` is the binary mask.
+
+        Raises
+        ------
+        ValueError
+            If `image` is not a valid image.
+        """
+        image = check_image(image)
+        rgb = self._rgb8(image)
+        height, width = rgb.shape[:2]
+        mask = self._predict_region(rgb)
+        if zoom:
+            region = self._zoom_region(mask)
+            if region is not None:
+                rows, cols = region
+                mask[rows, cols] = self._predict_region(rgb[rows, cols])
+        factor = max(height, width) / self.input_size
+        if refine and factor > 1.5 and min(height, width) >= 8:
+            mask = self._refine(mask, rgb, factor)
+        return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
+
+    def _predict_region(self, rgb: np.ndarray) -> np.ndarray:
+        """The model's mask of a whole letterboxed photo, bilinearly resized to the photo."""
+        canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
+        low = self._run(canvas)[top : top + box_h, left : left + box_w]
+        return _resize_float(low, *rgb.shape[:2]).copy()
+
+    def _zoom_region(self, mask: np.ndarray):
+        """Slices of the area around the skin found, if it is small enough to be worth a zoom."""
+        rows = np.flatnonzero((mask > self.threshold).any(axis=1))
+        cols = np.flatnonzero((mask > self.threshold).any(axis=0))
+        if rows.size == 0:
+            return None
+        longest = max(mask.shape)
+        side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+        margin = 0.25 * side + 0.03 * longest
+        if side + 2 * margin > 0.6 * longest:
+            return None
+        r0, r1 = int(max(0, rows[0] - margin)), int(min(mask.shape[0], rows[-1] + 1 + margin))
+        c0, c1 = int(max(0, cols[0] - margin)), int(min(mask.shape[1], cols[-1] + 1 + margin))
+        return slice(r0, r1), slice(c0, c1)
+
+    @staticmethod
+    def _refine(mask: np.ndarray, rgb: np.ndarray, factor: float) -> np.ndarray:
+        from ..filters import guided_filter
+
+        # Window of about two model pixels; coefficients fitted at about model resolution.
+        radius = int(min(max(2, round(2 * factor)), min(mask.shape) // 2))
+        subsample = int(max(1, min(round(factor), radius // 2)))
+        guide = rgb.astype(np.float32) * np.float32(1 / 255)
+        return guided_filter(mask, guide, radius=radius, eps=1e-3, subsample=subsample)
+
+
+@functools.lru_cache(maxsize=1)
+def default_segmenter() -> SkinSegmenter:
+    """The process-wide :class:`SkinSegmenter` with the shipped model, loaded on first use.
+
+    Raises
+    ------
+    SegmenterUnavailable
+        If the runtime or the model is missing (nothing is cached then; a later
+        call tries again).
+    """
+    return SkinSegmenter()

@@ -1,0 +1,129 @@
+"""Command line: ``python -m skinsmooth_core.training {train,evaluate,export} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _log(message: str) -> None:
+    print(time.strftime("%H:%M:%S"), message, flush=True)
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    return tuple(int(w) for w in text.split(","))
+
+
+def _representative(data_dir, size: int, count: int) -> np.ndarray:
+    """Letterboxed training photos from every source, for int8 calibration."""
+    from .data import load_split
+    from .train import letterboxed_labels
+
+    samples = load_split(data_dir, "train", limit=max(1, count // 4))
+    rng = np.random.default_rng(0)
+    picks = rng.permutation(len(samples))[:count]
+    images, _ = letterboxed_labels([samples[i] for i in picks], size)
+    return images.astype(np.float32) / 255
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m skinsmooth_core.training")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train the UNet, keep the best val-F1 checkpoint")
+    train.add_argument("--data", required=True, help="the skin data folder (manifest.csv)")
+    train.add_argument("--out", required=True, help="run folder (checkpoints, log.csv)")
+    train.add_argument("--crop-size", type=int, default=192)
+    train.add_argument("--batch-size", type=int, default=8)
+    train.add_argument("--steps-per-epoch", type=int, default=250)
+    train.add_argument("--epochs", type=int, default=1000, help="maximum epochs")
+    train.add_argument("--time-budget-minutes", type=float, default=None)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256))
+    train.add_argument("--no-separable", action="store_true", help="full convolutions")
+    train.add_argument("--limit", type=int, default=None, help="photos per source (smoke runs)")
+    train.add_argument("--resume", default=None, help="start from these weights (.keras)")
+    train.add_argument("--seed", type=int, default=0)
+
+    evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--model", default=None, help=".tflite (default: the shipped model)")
+    evaluate.add_argument("--split", default="val", choices=["train", "val"])
+    evaluate.add_argument("--limit", type=int, default=None)
+    evaluate.add_argument("--threads", type=int, default=None)
+    evaluate.add_argument("--json", default=None, help="also write the results here")
+
+    export = commands.add_parser("export", help="write int8 and fp16 .tflite + JSON")
+    export.add_argument("--model", required=True, help="a .keras checkpoint")
+    export.add_argument("--data", required=True, help="photos for int8 calibration")
+    export.add_argument("--out", required=True)
+    export.add_argument("--name", default="skin_unet")
+    export.add_argument("--size", type=int, default=256)
+    export.add_argument("--calibration-images", type=int, default=200)
+    export.add_argument("--variants", default="int8,fp16")
+    export.add_argument("--metrics", default=None, help="evaluate's JSON, kept in the model JSON")
+    export.add_argument("--info", default=None, help="JSON of extra fields (training command...)")
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from .train import train as run
+
+        run(
+            args.data,
+            args.out,
+            crop_size=args.crop_size,
+            batch_size=args.batch_size,
+            steps_per_epoch=args.steps_per_epoch,
+            max_epochs=args.epochs,
+            time_budget_minutes=args.time_budget_minutes,
+            learning_rate=args.learning_rate,
+            widths=args.widths,
+            separable=not args.no_separable,
+            limit=args.limit,
+            resume=args.resume,
+            seed=args.seed,
+            log=_log,
+        )
+    elif args.command == "evaluate":
+        from .evaluate import evaluate as run
+        from .evaluate import format_table
+
+        results = run(
+            args.data,
+            args.model,
+            split=args.split,
+            limit=args.limit,
+            num_threads=args.threads,
+            log=_log,
+        )
+        print(format_table(results))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    else:
+        from .export import export as run
+
+        representative = _representative(args.data, args.size, args.calibration_images)
+        metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+        extra = json.loads(Path(args.info).read_text()) if args.info else None
+        paths = run(
+            args.model,
+            args.out,
+            name=args.name,
+            size=args.size,
+            representative=representative,
+            variants=tuple(args.variants.split(",")),
+            metrics=metrics,
+            extra=extra,
+        )
+        for path in paths:
+            _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The learned skin mask with the shipped model, on the sample portrait."""
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import DTYPES, as_dtype
+
+from skinsmooth_core.masks.segmenter import (
+    DEFAULT_MODEL,
+    SegmenterUnavailable,
+    SkinSegmenter,
+    default_segmenter,
+)
+
+# Regions of skimage.data.astronaut (rows, cols), read off the photo.
+FACE = (slice(105, 145), slice(195, 255))  # cheeks, nose, mouth corners
+HAIR = (slice(20, 50), slice(180, 270))  # top of the head
+WALL = (slice(0, 60), slice(300, 380))  # grey studio background
+SUIT = (slice(300, 400), slice(60, 120))  # orange suit, skin-like hue
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return SkinSegmenter(num_threads=2)
+
+
+@pytest.fixture(scope="module")
+def astronaut_mask(segmenter, astronaut):
+    return segmenter.predict(astronaut)
+
+
+def skin_fraction(mask, region):
+    return float(np.mean(mask[region] > 0.5))
+
+
+INTERIM = pytest.mark.xfail(reason="interim model: hair and suit in the mask", strict=False)
+
+
+@INTERIM
+def test_face_in_hair_and_background_out(astronaut_mask):
+    assert astronaut_mask.shape == (512, 512) and astronaut_mask.dtype == np.float32
+    assert 0.0 <= astronaut_mask.min() and astronaut_mask.max() <= 1.0
+    assert skin_fraction(astronaut_mask, FACE) >= 0.9
+    assert skin_fraction(astronaut_mask, HAIR) <= 0.1
+    assert skin_fraction(astronaut_mask, WALL) <= 0.05
+    assert skin_fraction(astronaut_mask, SUIT) <= 0.1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", ["grey", "rgb", "rgba"])
+def test_dtypes_and_channels(segmenter, astronaut, astronaut_mask, dtype, channels):
+    image = astronaut
+    if channels == "grey":
+        image = np.rint(astronaut @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    elif channels == "rgba":
+        alpha = np.linspace(0, 255, 512 * 512).reshape(512, 512, 1).astype(np.uint8)
+        image = np.concatenate([astronaut, alpha], axis=2)
+    mask = segmenter.predict(as_dtype(image, dtype))
+    assert mask.shape == (512, 512) and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    if channels == "grey":
+        assert skin_fraction(mask, FACE) >= 0.6
+        assert skin_fraction(mask, WALL) <= 0.1
+    else:
+        # Same 8-bit pixels whatever the dtype, alpha ignored: the same mask.
+        np.testing.assert_allclose(mask, astronaut_mask, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 200), (200, 3), (17, 9)])
+def test_tiny_images(segmenter, astronaut, shape):
+    image = np.ascontiguousarray(astronaut[: shape[0], : shape[1]])
+    mask = segmenter.predict(image)
+    assert mask.shape == shape and mask.dtype == np.float32
+    assert np.all((mask >= 0) & (mask <= 1))
+
+
+@INTERIM
+def test_large_image_and_any_aspect(segmenter, astronaut):
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(astronaut).resize((2048, 2048), Image.BILINEAR))
+    mask = segmenter.predict(big)
+    assert mask.shape == (2048, 2048)
+    face = tuple(slice(s.start * 4, s.stop * 4) for s in FACE)
+    wall = tuple(slice(s.start * 4, s.stop * 4) for s in WALL)
+    assert skin_fraction(mask, face) >= 0.9 and skin_fraction(mask, wall) <= 0.05
+
+    # Landscape: the portrait with a wide margin of its own background on the right.
+    wide = np.concatenate([astronaut, np.repeat(astronaut[:, 300:380], 5, axis=1)], axis=1)
+    mask = segmenter.predict(wide)
+    assert mask.shape == (512, 912)
+    assert skin_fraction(mask, FACE) >= 0.8
+
+
+def test_refinement_follows_photo_edges(segmenter, astronaut):
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(astronaut).resize((1024, 1024), Image.BILINEAR))
+    refined = segmenter.predict(big)
+    plain = segmenter.predict(big, refine=False)
+    assert refined.shape == plain.shape == (1024, 1024)
+    # Both agree on the regions; the refined edges differ from plain bilinear.
+    assert np.mean((refined > 0.5) == (plain > 0.5)) > 0.97
+    assert np.abs(refined - plain).max() > 0.05
+
+
+def test_thread_count(astronaut, astronaut_mask):
+    one = SkinSegmenter(num_threads=1)
+    assert one.num_threads == 1
+    np.testing.assert_allclose(one.predict(astronaut), astronaut_mask, atol=1e-5)
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(ValueError, match="num_threads"):
+            SkinSegmenter(num_threads=bad)
+
+
+def test_model_metadata(segmenter):
+    assert segmenter.model_path.name == DEFAULT_MODEL
+    assert segmenter.input_size == segmenter.info["input_size"] == 256
+    assert segmenter.info["input_dtype"] == "uint8"
+    assert 0 < segmenter.threshold < 1
+
+
+def test_default_segmenter_is_loaded_once():
+    assert default_segmenter() is default_segmenter()
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nope.tflite"
+    with pytest.raises(SegmenterUnavailable, match="not found.*nope.tflite"):
+        SkinSegmenter(missing)
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(SegmenterUnavailable, match="could not load"):
+        SkinSegmenter(broken)
+
+
+def test_missing_runtime_names_the_package(monkeypatch):
+    # A None entry makes the import fail exactly as an uninstalled package does.
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", None)
+    with pytest.raises(SegmenterUnavailable, match="pip install ai-edge-litert"):
+        SkinSegmenter()
+
+
+def test_invalid_image(segmenter):
+    with pytest.raises(ValueError, match="dtype"):
+        segmenter.predict(np.zeros((8, 8, 3), np.int32))
+    with pytest.raises(ValueError, match="channels"):
+        segmenter.predict(np.zeros((8, 8, 2), np.uint8))

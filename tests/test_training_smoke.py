@@ -1,0 +1,153 @@
+"""Smoke test of the training path: a tiny UNet, a few steps, export, LiteRT matches Keras.
+
+Uses a handful of the real labelled photos when the shared data folder is
+present (``SKINSMOOTH_SKIN_DATA`` or ``../shared/data/skin``), otherwise builds
+the same layout from scikit-image's sample photos, so it runs in CI too.
+Needs the ``[train]`` extra (TensorFlow); takes well under a minute.
+"""
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("keras")
+
+from skinsmooth_core.masks.segmenter import SkinSegmenter, letterbox  # noqa: E402
+from skinsmooth_core.training.data import load_split  # noqa: E402
+from skinsmooth_core.training.export import export, inference_model  # noqa: E402
+from skinsmooth_core.training.model import SLIM, get_unet_256  # noqa: E402
+from skinsmooth_core.training.train import train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CANDIDATES = [os.environ.get("SKINSMOOTH_SKIN_DATA", "")]
+CANDIDATES += [parent / "shared/data/skin" for parent in ROOT.parents]
+SHARED = next((Path(c) for c in CANDIDATES if c and (Path(c) / "manifest.csv").is_file()), Path())
+TINY = {"widths": (4, 8, 16), "separable": True}
+
+
+def _copy_real(target: Path, per_source: int = 2) -> None:
+    with open(SHARED / "manifest.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    kept, seen = [], {}
+    for row in rows:
+        key = (row["source"], row["split"])
+        if seen.get(key, 0) < per_source:
+            seen[key] = seen.get(key, 0) + 1
+            kept.append(row)
+    for row in kept:
+        for folder, ext in (("images", "jpg"), ("masks", "png")):
+            shutil.copy(SHARED / folder / f"{row['id']}.{ext}", target / folder)
+    with open(target / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+
+
+def _make_synthetic(target: Path) -> None:
+    """The sample portrait with a hand-drawn face ellipse as skin, hair/collar ignored."""
+    photo = data.astronaut()
+    rows_, cols = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    face = ((rows_ - 125) / 75.0) ** 2 + ((cols - 225) / 50.0) ** 2 <= 1
+    border = (((rows_ - 125) / 90.0) ** 2 + ((cols - 225) / 62.0) ** 2 <= 1) & ~face
+    mask = np.where(face, 255, np.where(border, 128, 0)).astype(np.uint8)
+    rows = []
+    for index, (split, flip) in enumerate([("train", False), ("train", True), ("val", False)]):
+        name = f"astro_{index}"
+        image, label = (photo[:, ::-1], mask[:, ::-1]) if flip else (photo, mask)
+        Image.fromarray(np.ascontiguousarray(image)).save(target / "images" / f"{name}.jpg")
+        Image.fromarray(np.ascontiguousarray(label)).save(target / "masks" / f"{name}.png")
+        rows.append({"id": name, "source": "astro", "split": split})
+    with open(target / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "source", "split"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("skin")
+    (target / "images").mkdir()
+    (target / "masks").mkdir()
+    if (SHARED / "manifest.csv").is_file():
+        _copy_real(target)
+    else:
+        _make_synthetic(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    best = train(
+        dataset,
+        out,
+        crop_size=64,
+        batch_size=4,
+        steps_per_epoch=4,
+        max_epochs=2,
+        val_size=64,
+        log=lambda message: None,
+        **TINY,
+    )
+    return best, out
+
+
+def test_unet_builder_article_and_slim_share_topology():
+    article = get_unet_256()
+    slim = get_unet_256(**SLIM)
+    assert article.output_shape == slim.output_shape == (None, 256, 256, 1)
+    assert 30e6 < article.count_params() < 36e6  # the article prints about 31 M
+    assert slim.count_params() < 0.5e6
+    decoder = [layer.name for layer in article.layers if layer.name.startswith("dec0_conv")]
+    assert decoder == ["dec0_conv0", "dec0_conv1", "dec0_conv2"]
+    with pytest.raises(ValueError, match="divisible"):
+        get_unet_256(100)
+
+
+def test_augmented_batches_keep_labels_aligned(dataset):
+    from skinsmooth_core.training.data import BatchSampler
+
+    samples = load_split(dataset, "train")
+    x, y = BatchSampler(samples, 64, 6, seed=1).batch()
+    assert x.shape == (6, 64, 64, 3) and y.shape == (6, 64, 64, 2)
+    assert x.dtype == y.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) <= {0.0, 1.0}
+    assert np.all(y[..., 0] <= y[..., 1])  # skin is never an ignored pixel
+
+
+def test_train_export_and_litert_matches_keras(trained, dataset, tmp_path):
+    import keras
+
+    best, out = trained
+    lines = (out / "log.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch,")
+    model = keras.saving.load_model(best, compile=False)
+
+    photos = [s.image for s in load_split(dataset, "val")]
+    canvases = np.stack([letterbox(p, 64)[0] for p in photos]).astype(np.float32) / 255
+    paths = export(model, tmp_path, name="tiny", size=64, representative=canvases)
+    assert [p.name for p in paths] == ["tiny_int8.tflite", "tiny_fp16.tflite"]
+
+    fixed = inference_model(model, 64)
+    for path in paths:
+        segmenter = SkinSegmenter(path, num_threads=1)
+        assert segmenter.input_size == 64
+        assert segmenter.info["input_dtype"] == ("uint8" if "int8" in path.name else "float32")
+        for canvas in canvases:
+            expected = fixed(canvas[None], training=False).numpy()[0, :, :, 0]
+            got = segmenter._run(np.rint(canvas * 255).astype(np.uint8))
+            error = np.abs(got - expected)
+            if "fp16" in path.name:
+                assert error.max() < 2e-2
+            else:
+                assert error.mean() < 3e-2 and np.quantile(error, 0.99) < 0.1
+        mask = segmenter.predict(photos[0])
+        assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32

@@ -68,9 +68,11 @@ def smooth_skin(
 
     Smoothing runs at a reduced working resolution (about 0.5 MP) where its
     result is invisible; detail finer than the working grid is handled as
-    texture, and the blend is done at full resolution. The skin mask is
-    refined and upsampled edge-aware (guided filter with the image as guide),
-    so it follows the skin border without a halo.
+    texture (strong thin features such as lash lines are kept whole), and
+    the blend is done at full resolution. The skin mask
+    (:func:`skinsmooth_core.masks.skin_mask`) is refined edge-aware, and
+    the filters see the skin extended over non-skin pixels, so neither the
+    background nor the skin bleeds across the border: no halo.
 
     Parameters
     ----------
@@ -81,8 +83,8 @@ def smooth_skin(
         Where the skin is. "auto" (default): the learned segmenter if it and
         its runtime are installed, otherwise the colour detector with a
         warning; "unet": the learned segmenter (error if unavailable);
-        "color": :func:`skinsmooth_core.masks.detect_skin_color`; "none": the
-        whole image. An array H x W is used as given (not refined): float in
+        "color": :func:`skinsmooth_core.masks.detect_skin_color`, refined
+        edge-aware; "none": the whole image. An array H x W is used as given (not refined): float in
         [0, 1], bool, or uint8 0..255; pixels where it is 0 are not changed.
     strength : float in [0, 1], optional
         Opacity of the retouch over the original. 0 returns the input exactly.

@@ -55,6 +55,39 @@ def _flat_window_sum(flat: np.ndarray, size: int) -> np.ndarray:
         span *= 2
 
 
+def window_sums(array: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Sums of `size` consecutive entries along `axis` ('valid'), by binary doubling.
+
+    Every output is a sum of at most ``log2(size) + 1`` partial sums of neighbours, so
+    float32 sums neither drift nor stripe (unlike running or integral-image sums).
+    """
+
+    def part(values, start, stop):
+        index = [slice(None)] * values.ndim
+        index[axis] = slice(start, stop)
+        return values[tuple(index)]
+
+    length = array.shape[axis] - size + 1
+    terms = []
+    power, span, offset = array, 1, 0  # power[i] = sum of array[i : i + span]
+    bits = size
+    while True:
+        if bits & 1:
+            terms.append(part(power, offset, offset + length))
+            offset += span
+        bits >>= 1
+        if not bits:
+            break
+        power = np.add(part(power, 0, -span), part(power, span, None))
+        span *= 2
+    if len(terms) == 1:
+        return terms[0].copy()
+    total = np.add(terms[0], terms[1])
+    for term in terms[2:]:
+        total += term
+    return total
+
+
 def _row_sums(stack: np.ndarray, size: int) -> np.ndarray:
     """Sums of `size` consecutive rows (axis 0, 'valid'), accumulated in float64."""
     rows = stack.shape[0] - size + 1
@@ -153,12 +186,51 @@ def map_row_strips(
         else:
             out[y0:y1] = func(*strips)
 
+    _run_all(run, starts)
+    return out
+
+
+def map_tiles(
+    func: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    halo: int,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Fill `out` (H x W x ...) tile by tile with ``func(tile)``.
+
+    Each tile of `image` (H x W x ...) covers output rows [y0, y1) and columns
+    [x0, x1) plus `halo` pixels on every side, reflected at the image border;
+    `func` must return the central (y1 - y0) x (x1 - x0) pixels. Tiles are
+    small enough for their temporaries to stay in the CPU caches.
+    """
+    height, width = image.shape[:2]
+    pixel_bytes = int(np.prod(image.shape[2:])) * out.itemsize
+    rows = max(_MIN_STRIP_ROWS, _HALO_MULTIPLE * halo)
+    columns = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(2 * rows * pixel_bytes, 1))
+    starts = [(y0, x0) for y0 in range(0, height, rows) for x0 in range(0, width, columns)]
+
+    def run(start: tuple[int, int]) -> None:
+        y0, x0 = start
+        y1, x1 = min(height, y0 + rows), min(width, x0 + columns)
+        if y0 < halo or y1 + halo > height or x0 < halo or x1 + halo > width:
+            row_index = reflect_index(np.arange(y0 - halo, y1 + halo), height)
+            column_index = reflect_index(np.arange(x0 - halo, x1 + halo), width)
+            tile = image[row_index[:, None], column_index]
+        else:
+            tile = image[y0 - halo : y1 + halo, x0 - halo : x1 + halo]
+        out[y0:y1, x0:x1] = func(tile)
+
+    _run_all(run, starts)
+    return out
+
+
+def _run_all(run: Callable, starts) -> None:
+    """Call `run` on every start, on a thread pool when there are several CPUs."""
     workers = min(worker_count(), len(starts))
     if workers <= 1:
-        for y0 in starts:
-            run(y0)
+        for start in starts:
+            run(start)
     else:
         with ThreadPoolExecutor(workers) as pool:
             for _ in pool.map(run, starts):
                 pass
-    return out

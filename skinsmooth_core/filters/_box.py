@@ -133,7 +133,7 @@ def map_row_strips(
     ``rows=slice(y0, y1)``. `planes` (default: the largest input's plane
     count) sizes the strips.
     """
-    height, width = out.shape[:2]
+    height, width = inputs[0].shape[:2]  # (`out` may be H x planes x W)
     if planes is None:
         planes = max(int(np.prod(a.shape[2:])) for a in inputs)
     row_bytes = width * planes * out.itemsize

@@ -133,8 +133,8 @@ def _guided(src, guide, radius, eps, subsample):
     map_row_strips(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
 
     def upsample_and_apply(guide_strip, rows):
-        coefs = _upsample_columns(_upsample_rows(small_coefs, rows, factor), width, factor)
-        return interleaved(_apply(coefs, planar(guide_strip), a_index))
+        coefs = _upsample_rows(small_coefs, rows, factor)
+        return _upsample_columns_and_apply(coefs, guide_strip, a_index, factor)
 
     return map_row_strips(upsample_and_apply, [guide], 0, out, with_rows=True, planes=n_coefs)
 
@@ -254,13 +254,16 @@ def _downsample(stack, factor):
     pad_h, pad_w = -height % factor, -width % factor
     if pad_h or pad_w:
         stack = np.pad(stack, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    total = np.zeros((stack.shape[0] // factor, stack.shape[1] // factor, stack.shape[2]))
-    total = total.astype(stack.dtype)
-    for i in range(factor):
-        for j in range(factor):
-            total += stack[i::factor, j::factor]
-    total *= stack.dtype.type(1.0 / factor**2)
-    return total
+    rows = stack.reshape(stack.shape[0] // factor, factor, *stack.shape[1:])
+    total = rows[:, 0].copy()
+    for i in range(1, factor):  # whole rows first: contiguous runs
+        total += rows[:, i]
+    blocks = total.reshape(total.shape[0], total.shape[1] // factor, factor, total.shape[2])
+    out = blocks[:, :, 0].copy()
+    for j in range(1, factor):
+        out += blocks[:, :, j]
+    out *= stack.dtype.type(1.0 / factor**2)
+    return out
 
 
 def _upsample_rows(small, rows, factor):
@@ -277,19 +280,44 @@ def _upsample_rows(small, rows, factor):
     return out
 
 
-def _upsample_columns(small, width, factor):
-    """Bilinear upsampling along the last axis to `width`, one output phase at a time."""
+def _upsample_columns_and_apply(coefs, guide, a_index, factor):
+    """Bilinear upsampling of H x P x w coefficients along the columns by `factor`, fused
+    with :func:`_apply` on the H x W x G `guide`; returns H x W x C.
+
+    Works one output phase (column ``i * factor + phase``) at a time on arrays of the
+    low-resolution width, so no full-resolution coefficient planes are formed.
+    """
+    rows, n_coefs, count = coefs.shape
+    width, n_guide = guide.shape[1:]
+    n_src = a_index.shape[1]
+    n_a = n_coefs - n_src
+    full = count * factor
+    if full != width:  # edge columns up to a whole number of blocks, cropped at the end
+        guide = np.pad(guide, ((0, 0), (0, full - width), (0, 0)), mode="edge")
+    # guide phases: phase_guide[:, phase, g] holds columns phase, phase + factor, ...
+    phase_guide = np.ascontiguousarray(
+        guide.reshape(rows, count, factor, n_guide).transpose(0, 2, 3, 1)
+    )
     # an edge column on each side stands in for clamping at the borders
-    padded = np.concatenate([small[..., :1], small, small[..., -1:]], axis=-1)
-    count = small.shape[-1]
-    out = np.empty(small.shape + (factor,), small.dtype)  # (..., column block, phase)
-    phase_values = np.empty_like(small)
+    padded = np.empty((rows, n_coefs, count + 2), coefs.dtype)
+    padded[..., 1:-1] = coefs
+    padded[..., 0] = coefs[..., 0]
+    padded[..., -1] = coefs[..., -1]
+    step = padded[..., 1:] - padded[..., :-1]
+    out = np.empty((rows, count, factor, n_src), coefs.dtype)
+    values = np.empty_like(coefs)
+    total = np.empty((rows, count), coefs.dtype)
+    product = np.empty_like(total)
     for phase in range(factor):
         offset = (phase + 0.5) / factor - 0.5  # output i * factor + phase sits at i + offset
         low = 1 if offset >= 0 else 0  # padded index of the low neighbour of i = 0
-        weight = small.dtype.type(offset if offset >= 0 else 1 + offset)
-        first = padded[..., low : low + count]
-        np.subtract(padded[..., low + 1 : low + 1 + count], first, out=phase_values)
-        phase_values *= weight
-        np.add(phase_values, first, out=out[..., phase])
-    return out.reshape(small.shape[:-1] + (-1,))[..., :width]
+        weight = coefs.dtype.type(offset if offset >= 0 else 1 + offset)
+        np.multiply(step[..., low : low + count], weight, out=values)
+        values += padded[..., low : low + count]
+        for c in range(n_src):
+            total[...] = values[:, n_a + c]
+            for g in range(n_guide):
+                np.multiply(values[:, a_index[g, c]], phase_guide[:, phase, g], out=product)
+                total += product
+            out[:, :, phase, c] = total
+    return out.reshape(rows, full, n_src)[:, :width]

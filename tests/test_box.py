@@ -33,8 +33,8 @@ def test_map_tiles_sees_reflected_neighbourhoods(halo, monkeypatch):
     def box(tile):
         return window_sums(window_sums(tile, side, 0), side, 1)
 
-    for rows_min, strip_bytes in [(16, 1 << 18), (1, 1)]:
+    for rows_min, tile_bytes in [(16, 1 << 17), (1, 1)]:
         monkeypatch.setattr(_box, "_MIN_STRIP_ROWS", rows_min)
-        monkeypatch.setattr(_box, "_STRIP_BYTES", strip_bytes)
-        got = map_tiles(box, image, halo, np.empty_like(image))
+        monkeypatch.setattr(_box, "_TILE_BYTES", tile_bytes)
+        got = map_tiles(box, [image], halo, np.empty_like(image))
         np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_image, check_int, filter_image, split_alpha, to_float
-from ._box import box_mean_valid_rows, interleaved, map_row_strips, planar
+from ._box import interleaved, map_row_strips, map_tiles, planar, window_sums
 
 __all__ = ["guided_filter"]
 
@@ -111,26 +111,27 @@ def _guided(src, guide, radius, eps, subsample):
     if factor == 1:
         halo = 2 * radius
 
-        def exact(src_strip, guide_strip=None):
-            src_rows = planar(src_strip)
-            guide_rows = src_rows if guide_strip is None else planar(guide_strip)
+        def exact(src_tile, guide_tile=None):
+            src_rows = planar(src_tile)
+            guide_rows = src_rows if guide_tile is None else planar(guide_tile)
             coefs = _mean_coefficients(src_rows, guide_rows, radius, eps, a_index)
-            return interleaved(_apply(coefs, guide_rows[halo:-halo], a_index))
+            return interleaved(_apply(coefs, guide_rows[halo:-halo, :, halo:-halo], a_index))
 
-        return map_row_strips(exact, [src] if self_guided else [src, guide], halo, out)
+        return map_tiles(exact, [src] if self_guided else [src, guide], halo, out)
 
     small_guide = _downsample(guide, factor)
     small_src = small_guide if self_guided else _downsample(src, factor)
     small_radius = max(1, round(radius / factor))
 
-    def coefficients(src_strip, guide_strip):
-        src_rows = planar(src_strip)
-        guide_rows = src_rows if self_guided else planar(guide_strip)
-        return _mean_coefficients(src_rows, guide_rows, small_radius, eps, a_index)
+    def coefficients(src_tile, guide_tile):
+        src_rows = planar(src_tile)
+        guide_rows = src_rows if self_guided else planar(guide_tile)
+        return interleaved(_mean_coefficients(src_rows, guide_rows, small_radius, eps, a_index))
 
     n_coefs = a_index.max() + 1 + n_src
-    small_coefs = np.empty((small_src.shape[0], n_coefs, small_src.shape[1]), src.dtype)
-    map_row_strips(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
+    small_coefs = np.empty(small_src.shape[:2] + (n_coefs,), src.dtype)
+    map_tiles(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
+    small_coefs = planar(small_coefs)
 
     def upsample_and_apply(guide_strip, rows):
         coefs = _upsample_rows(small_coefs, rows, factor)
@@ -150,11 +151,11 @@ def _coefficient_index(n_guide, n_src, self_guided):
 
 
 def _mean_coefficients(src, guide, radius, eps, a_index):
-    """Box-averaged linear coefficients of strips with 2 * radius halo rows.
+    """Box-averaged linear coefficients of tiles with a 2 * radius halo on every side.
 
     `src` is H x C x W and `guide` H x G x W (rows, planes, columns; the same
-    array when self-guided). Returns H - 4 * radius rows x P x W: the a planes
-    (see `_coefficient_index`), then b[c].
+    array when self-guided). Returns (H - 4 * radius) x P x (W - 4 * radius): the
+    a planes (see `_coefficient_index`), then b[c].
     """
     self_guided = src is guide
     n_src, n_guide = src.shape[1], guide.shape[1]
@@ -174,7 +175,7 @@ def _mean_coefficients(src, guide, radius, eps, a_index):
     for g, c in cross:
         np.multiply(guide[:, g], src[:, c], out=stack[:, k])
         k += 1
-    means = box_mean_valid_rows(stack, radius)
+    means = _box_mean(stack, radius)
     mean_guide = [means[:, g] for g in range(n_guide)]
     mean_src = mean_guide if self_guided else [means[:, n_guide + c] for c in range(n_src)]
     k = n_guide + len(sources) * n_src
@@ -212,7 +213,15 @@ def _mean_coefficients(src, guide, radius, eps, a_index):
         b[...] = mean_src[c]
         for g in range(n_guide):
             b -= coefs[:, a_index[g, c]] * mean_guide[g]
-    return box_mean_valid_rows(coefs, radius)
+    return _box_mean(coefs, radius)
+
+
+def _box_mean(stack, radius):
+    """Box means of an H x K x W stack, 'valid' along rows and columns (2 * radius fewer)."""
+    size = 2 * radius + 1
+    sums = window_sums(window_sums(stack, size, 0), size, 2)
+    sums *= sums.dtype.type(1.0 / size**2)
+    return sums
 
 
 def _inverse_3x3(var, eps):

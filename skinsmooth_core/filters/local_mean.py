@@ -75,7 +75,7 @@ def local_mean_filter(image, radius=5, sigma=0.05):
         if radius == 0 or noise == 0:  # also when sigma**2 underflows
             return src.copy()
         out = np.empty_like(src)
-        return map_tiles(lambda tile: _lee(tile, radius, noise), src, radius, out)
+        return map_tiles(lambda tile: _lee(tile, radius, noise), [src], radius, out)
 
     return filter_image(kernel=kernel, image=image)
 

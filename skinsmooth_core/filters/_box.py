@@ -136,6 +136,7 @@ def map_tiles(
     out: np.ndarray,
     *,
     planes: int | None = None,
+    height_factor: int = 1,
 ) -> np.ndarray:
     """Fill `out` (H x W x ...) tile by tile with ``func(*tiles)``.
 
@@ -143,12 +144,13 @@ def map_tiles(
     columns [x0, x1) plus `halo` pixels on every side, reflected at the image
     border; `func` must return the central (y1 - y0) x (x1 - x0) pixels. Tiles
     are small enough for their temporaries to stay in the CPU caches; `planes`
-    (default: the largest input's plane count) sizes them.
+    (default: the largest input's plane count) sizes them, `height_factor` makes
+    them that many times taller (and narrower).
     """
     height, width = inputs[0].shape[:2]
     if planes is None:
         planes = max(int(np.prod(a.shape[2:])) for a in inputs)
-    rows = max(_MIN_STRIP_ROWS, _HALO_MULTIPLE * halo)
+    rows = max(_MIN_STRIP_ROWS, _HALO_MULTIPLE * halo * height_factor)
     columns = max(_MIN_STRIP_ROWS, _TILE_BYTES // max(rows * planes * out.itemsize, 1))
     starts = [(y0, x0) for y0 in range(0, height, rows) for x0 in range(0, width, columns)]
 

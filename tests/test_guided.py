@@ -243,7 +243,8 @@ def test_fused_upsampling_matches_interpolation(factor, width, n_guide, n_src, s
     count = -(-width // factor)
     coefs = rng.normal(size=(5, n_coefs, count))
     guide = rng.random((5, width, n_guide))
-    got = _upsample_columns_and_apply(coefs, guide, a_index, factor)
+    got = np.empty((5, width, n_src))
+    _upsample_columns_and_apply(coefs, guide, a_index, factor, got)
     # low-resolution column i is the centre of full-resolution columns [i f, (i + 1) f)
     position = (np.arange(width) + 0.5) / factor - 0.5
     full = np.empty((5, n_coefs, width))

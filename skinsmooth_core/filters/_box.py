@@ -22,12 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# strip height is chosen so a strip of one plane-stack is about this many bytes
+# a strip (for_row_strips) is about this many bytes of working memory
 _STRIP_BYTES = 1 << 18
-# and a tile (map_tiles) about this many
+# and a tile (map_tiles) of one plane about this many
 _TILE_BYTES = 1 << 17
 _MIN_STRIP_ROWS = 16
-# and at least this many times the halo, so that halo rows (computed twice) stay a small share
+# tiles are at least this many times the halo high, so that halo rows (computed twice)
+# stay a small share
 _HALO_MULTIPLE = 8
 
 
@@ -88,45 +89,11 @@ def worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def map_row_strips(
-    func: Callable[..., np.ndarray],
-    inputs: list[np.ndarray],
-    halo: int,
-    out: np.ndarray,
-    *,
-    planes: int | None = None,
-    with_rows: bool = False,
-) -> np.ndarray:
-    """Fill `out` (H x W x ...) strip by strip with ``func(*strips)``.
-
-    Each strip of `inputs` (arrays H x W x ...) covers output rows [y0, y1)
-    plus `halo` rows above and below, reflected at the image border; `func`
-    must return the y1 - y0 central rows. With `with_rows`, `func` also gets
-    ``rows=slice(y0, y1)``. `planes` (default: the largest input's plane
-    count) sizes the strips.
-    """
-    height, width = inputs[0].shape[:2]  # (`out` may be H x planes x W)
-    if planes is None:
-        planes = max(int(np.prod(a.shape[2:])) for a in inputs)
-    row_bytes = width * planes * out.itemsize
-    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1), _HALO_MULTIPLE * halo)
-    starts = range(0, height, rows)
-
-    def run(y0: int) -> None:
-        y1 = min(height, y0 + rows)
-        index = np.arange(y0 - halo, y1 + halo)
-        if y0 - halo < 0 or y1 + halo > height:
-            index = reflect_index(index, height)
-            strips = [a[index] for a in inputs]
-        else:
-            strips = [a[y0 - halo : y1 + halo] for a in inputs]
-        if with_rows:
-            out[y0:y1] = func(*strips, rows=slice(y0, y1))
-        else:
-            out[y0:y1] = func(*strips)
-
-    _run_all(run, starts)
-    return out
+def for_row_strips(func: Callable[[slice], None], height: int, row_bytes: int) -> None:
+    """Call ``func(rows)`` for strips ``rows = slice(y0, y1)`` covering [0, height), on a
+    thread pool; `row_bytes` (the working memory per row) sizes the strips."""
+    rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1))
+    _run_all(lambda y0: func(slice(y0, min(height, y0 + rows))), range(0, height, rows))
 
 
 def map_tiles(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_image, check_int, filter_image, split_alpha, to_float
-from ._box import interleaved, map_row_strips, map_tiles, planar, window_sums
+from ._box import for_row_strips, interleaved, map_tiles, planar, window_sums
 
 __all__ = ["guided_filter"]
 
@@ -133,11 +133,12 @@ def _guided(src, guide, radius, eps, subsample):
     map_tiles(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
     small_coefs = planar(small_coefs)
 
-    def upsample_and_apply(guide_strip, rows):
+    def upsample_and_apply(rows):
         coefs = _upsample_rows(small_coefs, rows, factor)
-        return _upsample_columns_and_apply(coefs, guide_strip, a_index, factor)
+        _upsample_columns_and_apply(coefs, guide[rows], a_index, factor, out[rows])
 
-    return map_row_strips(upsample_and_apply, [guide], 0, out, with_rows=True, planes=n_coefs)
+    for_row_strips(upsample_and_apply, height, width * n_coefs * out.itemsize)
+    return out
 
 
 def _coefficient_index(n_guide, n_src, self_guided):
@@ -289,9 +290,9 @@ def _upsample_rows(small, rows, factor):
     return out
 
 
-def _upsample_columns_and_apply(coefs, guide, a_index, factor):
+def _upsample_columns_and_apply(coefs, guide, a_index, factor, out):
     """Bilinear upsampling of H x P x w coefficients along the columns by `factor`, fused
-    with :func:`_apply` on the H x W x G `guide`; returns H x W x C.
+    with :func:`_apply` on the H x W x G `guide`, into the H x W x C `out`.
 
     Works one output phase (column ``i * factor + phase``) at a time on arrays of the
     low-resolution width, so no full-resolution coefficient planes are formed.
@@ -313,7 +314,10 @@ def _upsample_columns_and_apply(coefs, guide, a_index, factor):
     padded[..., 0] = coefs[..., 0]
     padded[..., -1] = coefs[..., -1]
     step = padded[..., 1:] - padded[..., :-1]
-    out = np.empty((rows, count, factor, n_src), coefs.dtype)
+    # output phases: blocks[:, i, phase] is column i * factor + phase
+    direct = full == width and out.flags.c_contiguous
+    blocks = out if direct else np.empty((rows, full, n_src), coefs.dtype)
+    blocks = blocks.reshape(rows, count, factor, n_src)
     values = np.empty_like(coefs)
     total = np.empty((rows, count), coefs.dtype)
     product = np.empty_like(total)
@@ -328,5 +332,6 @@ def _upsample_columns_and_apply(coefs, guide, a_index, factor):
             for g in range(n_guide):
                 np.multiply(values[:, a_index[g, c]], phase_guide[:, phase, g], out=product)
                 total += product
-            out[:, :, phase, c] = total
-    return out.reshape(rows, full, n_src)[:, :width]
+            blocks[:, :, phase, c] = total
+    if not direct:
+        out[...] = blocks.reshape(rows, full, n_src)[:, :width]

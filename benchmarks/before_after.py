@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from skimage import data
 
 from skinsmooth_core import smooth_skin
+from skinsmooth_core.masks import SkinMaskFallbackWarning
 
 CROP = (slice(104, 144), slice(176, 236))  # left cheek, nose and a lower eyelid: freckles, pores
 
@@ -31,11 +32,16 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="docs/before_after.jpg")
     args = parser.parse_args(argv)
     portrait = data.astronaut()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         after = smooth_skin(portrait, args.mask)
         plastic = smooth_skin(portrait, args.mask, texture=0.0)
-    top = np.concatenate([label(portrait, "before"), label(after, "after (defaults)")], axis=1)
+    fell_back = any(issubclass(w.category, SkinMaskFallbackWarning) for w in caught)
+    used = "colour" if args.mask == "color" or fell_back else "learned"
+    if args.mask == "none":
+        used = "no"
+    title = f"after (defaults, {used} mask)"
+    top = np.concatenate([label(portrait, "before"), label(after, title)], axis=1)
 
     def zoom(image):
         crop = image[CROP]

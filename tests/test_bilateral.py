@@ -166,3 +166,18 @@ def test_same_result_in_many_small_strips(astronaut, monkeypatch, mode):
     np.testing.assert_allclose(strips, default, atol=1e-6)
     if mode == "exact":
         np.testing.assert_allclose(strips, _opencv(image, 2.0, 0.1), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["exact", "separable"])
+def test_same_result_in_tiny_tiles(astronaut, monkeypatch, mode):
+    """1 x 1 tiles, halos reflected at all four borders: the same result as default tiles."""
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:24, 200:230], np.float32)
+    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    tiles = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    np.testing.assert_allclose(tiles, default, atol=1e-6)
+    if mode == "exact":
+        np.testing.assert_allclose(tiles, _opencv(image, 2.0, 0.1), atol=1e-5)

@@ -13,9 +13,7 @@ from PIL import Image
 from skinsmooth_core import masks
 from skinsmooth_core.cli import main
 from skinsmooth_core.io import ImageMeta, read_image, write_image
-
-pipeline = pytest.importorskip("skinsmooth_core.pipeline")  # lands in parallel
-PRESETS, smooth_skin = pipeline.PRESETS, pipeline.smooth_skin
+from skinsmooth_core.pipeline import PRESETS, smooth_skin
 
 ROOT = Path(__file__).resolve().parents[1]
 COLOR = ["--mask", "color"]  # deterministic and model-free: keeps the tests fast

@@ -227,3 +227,50 @@ def test_same_result_in_many_small_strips(astronaut, monkeypatch, subsample):
     if subsample == 1:
         expected = cv2.ximgproc.guidedFilter(image, image, 5, 1e-2)
         np.testing.assert_allclose(strips, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("factor, width", [(2, 9), (3, 12), (4, 17)])
+@pytest.mark.parametrize(
+    "n_guide, n_src, self_guided", [(1, 3, False), (3, 1, False), (3, 3, True)]
+)
+def test_fused_upsampling_matches_interpolation(factor, width, n_guide, n_src, self_guided):
+    """The fast filter's fused column upsampling + apply against np.interp and explicit sums."""
+    from skinsmooth_core.filters.guided import _coefficient_index, _upsample_columns_and_apply
+
+    rng = np.random.default_rng(factor)
+    a_index = _coefficient_index(n_guide, n_src, self_guided)
+    n_coefs = a_index.max() + 1 + n_src
+    count = -(-width // factor)
+    coefs = rng.normal(size=(5, n_coefs, count))
+    guide = rng.random((5, width, n_guide))
+    got = np.empty((5, width, n_src))
+    _upsample_columns_and_apply(coefs, guide, a_index, factor, got)
+    # low-resolution column i is the centre of full-resolution columns [i f, (i + 1) f)
+    position = (np.arange(width) + 0.5) / factor - 0.5
+    full = np.empty((5, n_coefs, width))
+    for y in range(5):
+        for k in range(n_coefs):
+            full[y, k] = np.interp(position, np.arange(count), coefs[y, k])
+    expected = np.empty((5, width, n_src))
+    for c in range(n_src):
+        expected[..., c] = full[:, a_index.max() + 1 + c]
+        for g in range(n_guide):
+            expected[..., c] += full[:, a_index[g, c]] * guide[..., g]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("subsample", [1, 2])
+def test_same_result_in_tiny_tiles(astronaut, monkeypatch, subsample):
+    """Tile-parallel execution with 1 x 1 tiles (halos reflected at all four borders)
+    agrees with the default tiles and, for the exact filter, with OpenCV."""
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:30, 200:236], np.float32)
+    default = guided_filter(image, radius=3, eps=1e-2, subsample=subsample)
+    for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    tiles = guided_filter(image, radius=3, eps=1e-2, subsample=subsample)
+    np.testing.assert_allclose(tiles, default, atol=1e-6)
+    if subsample == 1:
+        expected = cv2.ximgproc.guidedFilter(image, image, 3, 1e-2)
+        np.testing.assert_allclose(tiles, expected, atol=1e-5)

@@ -147,3 +147,13 @@ def test_same_result_in_many_small_strips(astronaut, monkeypatch):
         monkeypatch.setattr(_box, name, value)
     out = local_mean_filter(image, radius=6, sigma=0.05)
     np.testing.assert_allclose(out, _brute_force_lee(image, 6, 0.05), atol=2e-5)
+
+
+def test_same_result_in_tiny_tiles(astronaut, monkeypatch):
+    from skinsmooth_core.filters import _box
+
+    image = as_dtype(astronaut[:30, 200:236], np.float32)
+    for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_box, name, value)
+    out = local_mean_filter(image, radius=4, sigma=0.05)
+    np.testing.assert_allclose(out, _brute_force_lee(image, 4, 0.05), atol=2e-5)

@@ -279,6 +279,18 @@ def test_upsampler_is_bilinear(shape, factor):
     top = small[y0][:, x0] * (1 - wx) + small[y0][:, x1] * wx
     bottom = small[y1][:, x0] * (1 - wx) + small[y1][:, x1] * wx
     np.testing.assert_allclose(got, top * (1 - wy) + bottom * wy, atol=1e-6)
+    for small_start, small_stop in [(0, 1), (1, small_w - 1), (small_w - 1, small_w)]:
+        if small_stop <= small_start:
+            continue
+        first, last = upsampler.columns(small_start, small_stop)
+        np.testing.assert_allclose(
+            upsampler.strip(small, 2, 5, (first, last)), got[2:5, first:last], atol=1e-6
+        )
+        # Small columns in the span only influence full-size columns inside [first, last).
+        only_span = np.zeros_like(small)
+        only_span[:, small_start:small_stop] = small[:, small_start:small_stop]
+        touched = np.flatnonzero(upsampler.strip(only_span, 0, height).any(axis=(0, 2)))
+        assert first <= touched.min() and touched.max() < last
 
 
 @st.composite

@@ -55,8 +55,9 @@ def window_mean(image: np.ndarray, radius: int, weight: Weight, *, unit: float =
     out = np.empty_like(image)
 
     halo_rows = 2 * radius
-    tile_rows = max(16, int(np.sqrt(_TILE_VALUES / channels)) - halo_rows)
-    tile_cols = max(16, _TILE_VALUES // (channels * (tile_rows + halo_rows)) - halo_rows)
+    # at least as wide as the halo, so that large radii do not drown in halo work
+    tile_rows = max(16, halo_rows, int(np.sqrt(_TILE_VALUES / channels)) - halo_rows)
+    tile_cols = max(16, halo_rows, _TILE_VALUES // (channels * (tile_rows + halo_rows)) - halo_rows)
     tiles = [
         (y, min(y + tile_rows, height), x, min(x + tile_cols, width))
         for y in range(0, height, tile_rows)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .._image import check_float, check_image, filter_image
-from ._box import interleaved, map_row_strips, planar, reflect_index
+from ._box import interleaved, map_tiles, planar
 
 __all__ = ["bilateral_filter"]
 
@@ -105,16 +105,17 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
             passes = [(np.stack([zeros, line], 1), log_weights)]  # along rows
             passes.append((np.stack([line, zeros], 1), log_weights))  # along columns
 
-        def strip_filter(strip):
-            # `radius` halo rows above and below, dropped by the vertical pass
-            rows = planar(strip) * scale  # (a new array: `strip` may be the caller's image)
+        def tile_filter(tile):
+            # a `radius` halo on every side, dropped by the passes
+            rows = planar(tile) * scale  # (a new array: `tile` may be the caller's image)
             for offsets, log_weights in passes:
-                rows = _bilateral_pass(rows, offsets, log_weights, radius)
+                rows = _bilateral_pass(rows, offsets, log_weights)
             rows *= 1 / scale
             return interleaved(rows)
 
-        # a pass holds about 8 planes per image row (frame, sums, buffers): size strips by that
-        return map_row_strips(strip_filter, [src], radius, np.empty_like(src), planes=8)
+        # tile shape measured fastest on 12 MP (about 100 x 340 pixels at radius 6)
+        out = np.empty_like(src)
+        return map_tiles(tile_filter, [src], radius, out, planes=1, height_factor=2)
 
     return filter_image(image, kernel)
 
@@ -129,22 +130,19 @@ def _disc_offsets(radius, sigma):
     return offsets, -(offsets**2).sum(axis=1) / (2 * sigma**2)
 
 
-def _bilateral_pass(rows, offsets, log_weights, radius):
+def _bilateral_pass(frame, offsets, log_weights):
     """One bilateral pass over an H x C x W stack whose values are scaled so that the range
     weight is exp(-distance^2).
 
     `offsets` holds one (dy, dx) of each symmetric pair, dy >= 0: the weight of the pair
-    (p, p + o) serves both p (tap +o) and p + o (tap -o), halving the work. With vertical
-    offsets the output drops the `radius` halo rows at the top and the bottom.
+    (p, p + o) serves both p (tap +o) and p + o (tap -o), halving the work. Pairs are
+    accumulated over the whole frame, so both ends of every pair land inside it; the output
+    drops the max |dy| halo rows and max |dx| halo columns on each side.
     """
-    height, channels, width = rows.shape
-    top = radius if offsets[:, 0].any() else 0
-    # columns reflected around the image; rows come with their halo. Pairs are accumulated
-    # over this whole frame, so both ends of every pair land inside it; cropped at the end.
-    frame = rows[:, :, reflect_index(np.arange(-radius, width + radius), width)]
-    frame_width = frame.shape[2]
+    height, channels, frame_width = frame.shape
+    top, left = offsets[:, 0].max(), np.abs(offsets[:, 1]).max()
     numerator = frame.copy()
-    denominator = np.ones((height, 1, frame_width), rows.dtype)
+    denominator = np.ones((height, 1, frame_width), frame.dtype)
     buffer = np.empty_like(numerator)
     distance_buffer = np.empty_like(denominator)
     for (dy, dx), log_weight in zip(offsets, log_weights, strict=True):
@@ -160,7 +158,7 @@ def _bilateral_pass(rows, offsets, log_weights, radius):
             np.add(diff[:, :1], diff[:, 1:2], out=distance)
             distance += diff[:, 2:3]
         np.square(distance, out=distance)
-        np.subtract(rows.dtype.type(log_weight), distance, out=distance)
+        np.subtract(frame.dtype.type(log_weight), distance, out=distance)
         weight = np.exp(distance, out=distance)
         denominator[first] += weight
         denominator[second] += weight
@@ -169,4 +167,4 @@ def _bilateral_pass(rows, offsets, log_weights, radius):
         np.multiply(frame[first], weight, out=diff)
         numerator[second] += diff
     numerator /= denominator
-    return numerator[top : height - top, :, radius : radius + width]
+    return numerator[top : height - top, :, left : frame_width - left]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_int, filter_image
-from ._box import box_mean_valid_rows, interleaved, map_row_strips, planar
+from ._box import map_tiles, window_sums
 
 __all__ = ["local_mean_filter"]
 
@@ -75,23 +75,24 @@ def local_mean_filter(image, radius=5, sigma=0.05):
         if radius == 0 or noise == 0:  # also when sigma**2 underflows
             return src.copy()
         out = np.empty_like(src)
-        return map_row_strips(lambda strip: _lee(strip, radius, noise), [src], radius, out)
+        return map_tiles(lambda tile: _lee(tile, radius, noise), [src], radius, out)
 
     return filter_image(kernel=kernel, image=image)
 
 
-def _lee(strip: np.ndarray, radius: int, noise) -> np.ndarray:
-    """Lee filter of an H x W x C strip with `radius` halo rows; returns the H - 2r central rows."""
-    channels = strip.shape[2]
-    stack = np.empty((strip.shape[0], 2 * channels, strip.shape[1]), strip.dtype)
-    stack[:, :channels] = planar(strip)
-    np.multiply(stack[:, :channels], stack[:, :channels], out=stack[:, channels:])
-    sums = box_mean_valid_rows(stack, radius)
-    mean, mean_sq = sums[:, :channels], sums[:, channels:]
-    var = np.subtract(mean_sq, mean * mean, out=mean_sq)
+def _lee(tile: np.ndarray, radius: int, noise) -> np.ndarray:
+    """Lee filter of an H x W x C tile with a `radius` halo on every side; returns the
+    (H - 2r) x (W - 2r) x C centre."""
+    size = 2 * radius + 1
+    mean = window_sums(window_sums(tile, size, 0), size, 1)
+    var = window_sums(window_sums(np.square(tile), size, 1), size, 0)
+    scale = mean.dtype.type(1.0 / size**2)
+    mean *= scale
+    var *= scale
+    var -= np.square(mean)  # E[x^2] - E[x]^2
     np.maximum(var, 0, out=var)
     gain = np.divide(var, var + noise, out=var)
-    centre = np.subtract(stack[radius:-radius, :channels], mean)
+    centre = np.subtract(tile[radius:-radius, radius:-radius], mean)
     centre *= gain
     centre += mean
-    return interleaved(centre)
+    return centre

@@ -16,7 +16,9 @@ _GRADIENT_EPS = 1e-4
 _LOG_EPS = 1e-4
 _REC709 = np.array([0.2126, 0.7152, 0.0722])
 
-_DIRECT_MAX_PIXELS = 1_100_000  # above this, a sparse LU needs too much memory and time
+# Direct up to 2.1 MP: at 2 MP the LU takes 26 CPU s and 3.2 GB, the iterative solver 101 CPU s
+# and 1.1 GB; the LU's memory grows faster than the pixel count (a 12 MP one would not fit).
+_DIRECT_MAX_PIXELS = 2_100_000
 _COARSEST_PIXELS = 4096  # multigrid: solved directly at or below this size
 _MAX_ITERATIONS = 500
 _SOLVERS = ("auto", "direct", "iterative")
@@ -53,7 +55,7 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
         Gauss-Seidel smoothing, direct solve below 4096 unknowns), started from
         the input image, all channels at once; stops when every channel's
         residual is below ``tol`` times its right-hand side.
-        ``"auto"`` (default): direct up to 1.1 megapixels, iterative above
+        ``"auto"`` (default): direct up to 2.1 megapixels, iterative above
         (the LU factors of a 12 MP image would need tens of GB).
     tol : float, optional
         Relative residual of the iterative solver, > 0 and < 1. As the system
@@ -74,10 +76,11 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     -----
     Borders: the smoothness term only couples pixels inside the image (natural
     boundary condition), as in Farbman et al.'s code. Computations are in
-    float64. Measured speed (``docs/benchmarks.md``): the direct solve of a 1 MP
-    image takes about 13 s on a 2-core machine, over the 3 s target; the
-    iterative solver needs many iterations on this system (the weights range
-    over 4 orders of magnitude), so large images take minutes.
+    float64. Measured cost (``docs/benchmarks.md``): the direct solve takes
+    about 9 CPU seconds for 1 MP and 26 CPU seconds and 3.2 GB for 2 MP; the
+    iterative solver needs many iterations on this system (the weights span 4
+    orders of magnitude): about 45 CPU seconds for 1 MP and 100 for 2 MP
+    (1.1 GB) at ``tol=1e-4``, so a 12 MP image takes many minutes.
 
     References
     ----------

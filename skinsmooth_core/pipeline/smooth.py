@@ -68,9 +68,11 @@ def smooth_skin(
 
     Smoothing runs at a reduced working resolution (about 0.5 MP) where its
     result is invisible; detail finer than the working grid is handled as
-    texture, and the blend is done at full resolution. The skin mask is
-    refined and upsampled edge-aware (guided filter with the image as guide),
-    so it follows the skin border without a halo.
+    texture (strong thin features such as lash lines are kept whole), and
+    the blend is done at full resolution. The skin mask
+    (:func:`skinsmooth_core.masks.skin_mask`) is refined edge-aware, and
+    the filters see the skin extended over non-skin pixels, so neither the
+    background nor the skin bleeds across the border: no halo.
 
     Parameters
     ----------
@@ -81,8 +83,8 @@ def smooth_skin(
         Where the skin is. "auto" (default): the learned segmenter if it and
         its runtime are installed, otherwise the colour detector with a
         warning; "unet": the learned segmenter (error if unavailable);
-        "color": :func:`skinsmooth_core.masks.detect_skin_color`; "none": the
-        whole image. An array H x W is used as given (not refined): float in
+        "color": :func:`skinsmooth_core.masks.detect_skin_color`, refined
+        edge-aware; "none": the whole image. An array H x W is used as given (not refined): float in
         [0, 1], bool, or uint8 0..255; pixels where it is 0 are not changed.
     strength : float in [0, 1], optional
         Opacity of the retouch over the original. 0 returns the input exactly.
@@ -172,15 +174,17 @@ def smooth_skin(
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
     else:
+        if small_mask is not None:  # a mask below 1/256 changes nothing visible: exactly 0
+            small_mask[small_mask < 1.0 / 256] = 0.0
         skin = small_mask
     layer, keep = _retouch(
         small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
     )
     if full_mask is None:
         if small_mask is None:
-            small_mask = np.ones(small.shape[:2], np.float32)
-        small_mask *= np.float32(strength)
-    out = _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_value)
+            small_mask = skin = np.ones(small.shape[:2], np.float32)
+        small_mask = small_mask * np.float32(strength)
+    out = _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, max_value)
     if alpha is not None:
         return np.concatenate([out, alpha[:, :, None]], axis=2)
     return out.reshape(image.shape)
@@ -433,7 +437,7 @@ def _fill_spots(base, spots, size):
     base += filled
 
 
-def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_value):
+def _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, max_value):
     """Blend at full resolution, strip by strip.
 
     With x the original, m the mask times strength, k the fraction of
@@ -441,7 +445,8 @@ def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_val
     ``x + m (up(S) + k (x - up(D)) - x)``, computed as ``x w + up(A)`` with
     ``w = 1 - m (1 - k)`` and ``A = m (S - k D)`` prepared at working size
     (and ``+ 0.5`` for integers, which are then truncated: rounding). Where
-    m = 0 this is exactly x.
+    m = 0 this is exactly x, and rows and columns whose working-size `skin`
+    blocks are all 0 are copied without arithmetic.
     """
     height, width, channels = colour.shape
     work_dtype = np.float64 if colour.dtype == np.float64 else np.float32
@@ -456,23 +461,26 @@ def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_val
         planes[:, :, channels] = 1.0 - small_mask * (1.0 - keep)
         planes[:, :, :channels] *= (small_mask * np.float32(max_value))[:, :, None]
         planes[:, :, :channels] += offset
-        active = (small_mask > 0).any(axis=1)
     else:
         # planes: S - k D (C channels), 1 - k; the mask is applied at full resolution
         planes = np.empty(small_shape + (channels + 1,), np.float32)
         planes[:, :, :channels] = layer * np.float32(max_value)
         planes[:, :, channels] = 1.0 - keep
-        active = np.ones(small_shape[0], bool)
+    active = skin > 0  # working-size blocks with any skin: the rest is copied
 
     def work(start, stop):
-        x = colour[start:stop]
-        if not active[upsampler.rows(start, stop)].any():
-            out[start:stop] = x
+        spans = np.flatnonzero(active[upsampler.rows(start, stop)].any(axis=0))
+        if spans.size == 0:
+            out[start:stop] = colour[start:stop]
             return
-        upsampled = upsampler.strip(planes, start, stop)
+        first, last = upsampler.columns(spans[0], spans[-1] + 1)
+        out[start:stop, :first] = colour[start:stop, :first]
+        out[start:stop, last:] = colour[start:stop, last:]
+        x = colour[start:stop, first:last]
+        upsampled = upsampler.strip(planes, start, stop, (first, last))
         weight, detail = upsampled[:, :, channels:], upsampled[:, :, :channels]
         if full_mask is not None:
-            alpha = full_mask[start:stop, :, None] * np.float32(strength)
+            alpha = full_mask[start:stop, first:last, None] * np.float32(strength)
             weight *= -alpha
             weight += 1.0
             detail *= alpha
@@ -481,7 +489,7 @@ def _blend(colour, layer, keep, small_mask, full_mask, strength, factor, max_val
         x += detail
         if max_value != 1.0:
             np.clip(x, 0.0, max_value, out=x)
-        out[start:stop] = x
+        out[start:stop, first:last] = x
 
     for_strips(height, width, work)
     return out

@@ -92,7 +92,7 @@ def _import_core():
     try:
         import numpy
 
-        from skinsmooth_core import masks, pipeline  # pipeline.smooth comes with it
+        from skinsmooth_core import masks, pipeline
     except ImportError as exc:
         version = "{}.{}".format(*sys.version_info[:2])
         raise PluginError(
@@ -200,7 +200,7 @@ def _compute(np, masks, pipeline, drawable, config):
     if output == "layer-mask":
         # Smooth everywhere, at the size the skin mask implies; the mask becomes the layer mask.
         if options["scale"] == "auto":
-            options["scale"] = pipeline.smooth.auto_scale(float(mask.sum()), *mask.shape)
+            options["scale"] = pipeline.auto_scale(float(mask.sum()), *mask.shape)
         result = pipeline.smooth_skin(colour, "none", **options)
     elif output != "channel":
         result = pipeline.smooth_skin(colour, SMOOTH_MASKS[source], **options)

@@ -71,14 +71,13 @@ class Core:
         from skinsmooth_core import pipeline
         from skinsmooth_core._image import from_float, to_float
         from skinsmooth_core.masks import skin_mask
-        from skinsmooth_core.pipeline import smooth as pipeline_module
 
         self.smooth_skin = pipeline.smooth_skin
         self.presets = dict(pipeline.PRESETS)
-        self.methods = tuple(getattr(pipeline, "METHODS", None) or METHOD_LABELS)
+        self.methods = tuple(pipeline.METHODS)
         self.skin_mask = skin_mask
-        # The scale smooth_skin's "auto" picks for a skin area (None in older versions).
-        self.auto_scale = getattr(pipeline_module, "auto_scale", None)
+        # The scale smooth_skin's "auto" picks for a skin area.
+        self.auto_scale = pipeline.auto_scale
         self.to_float = to_float
         self.from_float = from_float
         self.downscale_local_mean = downscale_local_mean
@@ -181,7 +180,7 @@ def compute(core, image, selection, settings, skin=None, want_mask=False, downsc
             # The layer gets the smoothing everywhere (within the selection); the
             # transparency mask decides where it shows, and the user can paint it.
             layer_mask = "none"
-            if "scale" not in options and core.auto_scale is not None:
+            if "scale" not in options:
                 # At the scale the skin mask would give, not the whole frame's.
                 area = float(mask.sum(dtype=np.float64))
                 options["scale"] = core.auto_scale(area, *image.shape[:2])
@@ -451,7 +450,7 @@ class SkinSmoothingDialog(QDialog):
         y0 = int(min(max(cy - size / 2, 0), height - size))
         x0 = int(min(max(cx - size / 2, 0), width - size))
         crop = (slice(y0, y0 + size), slice(x0, x0 + size))
-        if settings.scale == 0 and weight is not None and self.core.auto_scale is not None:
+        if settings.scale == 0 and weight is not None:
             # The whole image's automatic scale, not the crop's.
             area = float(weight.sum(dtype=np.float64)) * self.factor**2
             settings = replace(settings, scale=self.core.auto_scale(area, height, width))

@@ -30,21 +30,25 @@ def astronaut_mask(segmenter, astronaut):
     return segmenter.predict(astronaut)
 
 
-def skin_fraction(mask, region):
-    return float(np.mean(mask[region] > 0.5))
+def skin_fraction(mask, region, threshold=0.5):
+    return float(np.mean(mask[region] > threshold))
 
 
-INTERIM = pytest.mark.xfail(reason="interim model: hair and suit in the mask", strict=False)
-
-
-@INTERIM
-def test_face_in_hair_and_background_out(astronaut_mask):
+def test_face_in_background_and_suit_out(astronaut_mask):
     assert astronaut_mask.shape == (512, 512) and astronaut_mask.dtype == np.float32
     assert 0.0 <= astronaut_mask.min() and astronaut_mask.max() <= 1.0
     assert skin_fraction(astronaut_mask, FACE) >= 0.9
-    assert skin_fraction(astronaut_mask, HAIR) <= 0.1
     assert skin_fraction(astronaut_mask, WALL) <= 0.05
     assert skin_fraction(astronaut_mask, SUIT) <= 0.1
+
+
+@pytest.mark.xfail(
+    reason="known limit of the shipped model (MODEL_CARD.md): light-brown hair on top of the "
+    "head is about half in the mask",
+    strict=False,
+)
+def test_hair_out(astronaut_mask):
+    assert skin_fraction(astronaut_mask, HAIR) <= 0.1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,7 +79,6 @@ def test_tiny_images(segmenter, astronaut, shape):
     assert np.all((mask >= 0) & (mask <= 1))
 
 
-@INTERIM
 def test_large_image_and_any_aspect(segmenter, astronaut):
     from PIL import Image
 

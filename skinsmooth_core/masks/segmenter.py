@@ -177,7 +177,9 @@ class SkinSegmenter:
             rgb = np.repeat(rgb, 3, axis=2)
         return np.ascontiguousarray(rgb)
 
-    def predict(self, image, *, refine: bool = True, zoom: bool = True) -> np.ndarray:
+    def predict(
+        self, image, *, refine: bool = True, zoom: bool = True, flip: bool = True
+    ) -> np.ndarray:
         """Skin probability of every pixel of `image`.
 
         Parameters
@@ -192,6 +194,9 @@ class SkinSegmenter:
             When the people found by the first pass over the whole photo fill
             only part of it (a full-body shot, a small group), run a second pass
             on the region around them at a higher resolution (default).
+        flip : bool, optional
+            Average the model's output on the photo and on its mirror image
+            (default; twice the model time, about half a point of F1 more).
 
         Returns
         -------
@@ -206,21 +211,24 @@ class SkinSegmenter:
         image = check_image(image)
         rgb = self._rgb8(image)
         height, width = rgb.shape[:2]
-        mask = self._predict_region(rgb)
+        mask = self._predict_region(rgb, flip)
         if zoom:
             region = self._zoom_region(mask)
             if region is not None:
                 rows, cols = region
-                mask[rows, cols] = self._predict_region(rgb[rows, cols])
+                mask[rows, cols] = self._predict_region(rgb[rows, cols], flip)
         factor = max(height, width) / self.input_size
         if refine and factor > 1.5 and min(height, width) >= 8:
             mask = self._refine(mask, rgb, factor)
         return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
 
-    def _predict_region(self, rgb: np.ndarray) -> np.ndarray:
+    def _predict_region(self, rgb: np.ndarray, flip: bool) -> np.ndarray:
         """The model's mask of a whole letterboxed photo, bilinearly resized to the photo."""
         canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
-        low = self._run(canvas)[top : top + box_h, left : left + box_w]
+        low = self._run(canvas)
+        if flip:
+            low = 0.5 * (low + self._run(np.ascontiguousarray(canvas[:, ::-1]))[:, ::-1])
+        low = low[top : top + box_h, left : left + box_w]
         return _resize_float(low, *rgb.shape[:2]).copy()
 
     def _zoom_region(self, mask: np.ndarray):

@@ -57,6 +57,9 @@ def main(argv=None) -> int:
     evaluate.add_argument("--limit", type=int, default=None)
     evaluate.add_argument("--threads", type=int, default=None)
     evaluate.add_argument("--json", default=None, help="also write the results here")
+    evaluate.add_argument(
+        "--record", action="store_true", help="store the scores in the JSON beside the model"
+    )
 
     export = commands.add_parser("export", help="write int8 and fp16 .tflite + JSON")
     export.add_argument("--model", required=True, help="a .keras checkpoint")
@@ -66,6 +69,7 @@ def main(argv=None) -> int:
     export.add_argument("--size", type=int, default=256)
     export.add_argument("--calibration-images", type=int, default=200)
     export.add_argument("--variants", default="int8,fp16")
+    export.add_argument("--threshold", type=float, default=0.5, help="recorded mask threshold")
     export.add_argument("--metrics", default=None, help="evaluate's JSON, kept in the model JSON")
     export.add_argument("--info", default=None, help="JSON of extra fields (training command...)")
 
@@ -104,6 +108,13 @@ def main(argv=None) -> int:
         print(format_table(results))
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        if args.record:
+            info_path = Path(results["model"]).with_suffix(".json")
+            info = json.loads(info_path.read_text())
+            info.setdefault("metrics", {})[args.split] = {
+                method: results[method] for method in ("unet", "color")
+            }
+            info_path.write_text(json.dumps(info, indent=2) + "\n")
     else:
         from .export import export as run
 
@@ -119,6 +130,7 @@ def main(argv=None) -> int:
             variants=tuple(args.variants.split(",")),
             metrics=metrics,
             extra=extra,
+            threshold=args.threshold,
         )
         for path in paths:
             _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

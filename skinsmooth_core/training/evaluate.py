@@ -15,7 +15,7 @@ from .data import IGNORE, read_manifest
 
 
 def pixel_counts(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """True positives, false positives, false negatives of `prob` > threshold vs a 0/255/128 mask."""
+    """Counts TP, FP, FN of `prob` > threshold vs a 0/255/128 mask."""
     valid = mask != IGNORE
     truth = (mask == 255) & valid
     pred = (prob > threshold) & valid

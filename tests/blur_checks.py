@@ -1,6 +1,8 @@
 """Shared pieces of the surface_blur and smart_blur tests: a plain reference and input tables."""
 
 import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 
 def brute_force_window_mean(image, radius, range_weight):
@@ -66,3 +68,15 @@ BAD_IMAGES = [
     np.full((4, 4, 3), np.inf, np.float32),
     [[0.0, 1.0]],
 ]
+
+
+# Small images of every accepted dtype and channel count, for property tests.
+SMALL_IMAGES = st.one_of(
+    arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64]),
+        shape=st.tuples(st.integers(1, 12), st.integers(1, 12), st.sampled_from([1, 3])),
+        elements={"min_value": 0, "max_value": 1, "allow_nan": False},
+    ),
+    arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12))),
+    arrays(np.uint16, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(4))),
+)

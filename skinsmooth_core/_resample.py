@@ -9,24 +9,16 @@ upsampling produces one strip of rows at a time, for a small thread pool
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .filters._box import worker_count
+
 _STRIP_PIXELS = (
     1 << 16
 )  # about 65 000 pixels per strip: fits the caches, amortises the Python overhead
-
-
-def worker_count() -> int:
-    """Threads for strip work: the CPUs this process may use, at most 4."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
 
 
 def for_strips(height: int, width: int, work: Callable[[int, int], None]) -> None:
@@ -36,7 +28,7 @@ def for_strips(height: int, width: int, work: Callable[[int, int], None]) -> Non
     if len(starts) == 1:
         work(0, height)
         return
-    with ThreadPoolExecutor(worker_count()) as pool:
+    with ThreadPoolExecutor(min(4, worker_count())) as pool:
         for future in [pool.submit(work, start, min(start + rows, height)) for start in starts]:
             future.result()
 

@@ -85,6 +85,19 @@ def test_iterative_default_tolerance(crop):
     assert np.sqrt(np.mean((iterative - direct) ** 2)) <= 1e-4
 
 
+def test_default_solver_matches_direct_on_a_photo(astronaut):
+    # 262144 pixels: "auto" runs the iterative solver; its tolerance bounds every pixel's error
+    image = astronaut / 255.0
+    direct = wls_filter(image, 1.0, 1.2, solver="direct")
+    default = wls_filter(image, 1.0, 1.2)
+    assert np.abs(default - direct).max() <= 1e-4
+    # a finer tolerance is met too, on a dark noisy patch (clusters of equal pixels)
+    dark = np.clip(astronaut[380:508, 0:128] / 255.0 * 0.05, 0, 1)
+    fine = wls_filter(dark, 1.0, 1.2, solver="iterative", tol=1e-7)
+    exact = wls_filter(dark, 1.0, 1.2, solver="direct")
+    assert np.abs(fine - exact).max() <= 1e-7 * dark.max()
+
+
 def test_smooths_skin_keeps_edges(astronaut):
     image = astronaut[60:220, 150:310] / 255.0
     out = wls_filter(image, lam=1.0, alpha=1.2)

@@ -109,6 +109,20 @@ def test_matches_numpy_reference(astronaut_small, dtype, channels, mode):
         np.testing.assert_array_equal(ours[..., 3], image[..., 3])
 
 
+@pytest.mark.parametrize("dtype, tolerance", [(np.float32, 2e-6), (np.float64, 1e-8)])
+@pytest.mark.parametrize("sigma_color", [0.02, 0.1, 0.5])
+def test_range_weight_close_to_exp(dtype, tolerance, sigma_color):
+    """The compiled polynomial range weight against np.exp, over and beyond its cap."""
+    from skinsmooth_core.filters.bilateral import _range_constants, _range_weight
+
+    constants = _range_constants(sigma_color, dtype)
+    distances = np.linspace(0, 10 * sigma_color, 1001, dtype=dtype)
+    got = np.array([_range_weight(d, constants) for d in distances])
+    expected = np.exp(-(distances.astype(np.float64) ** 2) / (2 * sigma_color**2))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance)
+    assert np.all(got > 0) and np.all(np.diff(got) <= 0)
+
+
 def _psnr(a, b):
     return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
 

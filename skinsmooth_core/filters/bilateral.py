@@ -71,12 +71,12 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
     ``exp(-t)`` is evaluated as ``p(t / 32)**32`` with ``p`` the degree-5
     Taylor polynomial of ``exp(-u)`` (vectorisable arithmetic; within 2e-6 of
     ``exp`` in float32, 1e-8 in float64). Measured cost, 12-megapixel RGB
-    float32, default sigmas, on a shared 2-core x86-64 machine (AVX2):
-    "separable" about 0.5 CPU-seconds (0.3-0.7 s wall), against 2.4-2.7
-    CPU-seconds for ``cv2.bilateralFilter`` with ``d=15``; "exact" about 0.11
-    CPU-seconds per megapixel. Working memory is a few small buffers per
-    tile besides the float copy of the image and the output, so 24-megapixel
-    photographs are fine.
+    float32, default sigmas, on a busy 2-core x86-64 machine (AVX-512):
+    "separable" about 0.5 CPU-seconds (0.6 s wall), against 2.7 CPU-seconds
+    (1.2 s wall idle, 5 s busy) for ``cv2.bilateralFilter`` with ``d=15``;
+    "exact" about 0.11 CPU-seconds per megapixel. Working memory is a few
+    small buffers per tile besides the float copy of the image and the
+    output: a 24-megapixel photograph takes about 1 CPU-second.
 
     References
     ----------

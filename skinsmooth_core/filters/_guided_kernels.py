@@ -12,14 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-
-
-@jit
-def reflect(index, size):
-    """Reflected index (``dcba|abcd``, repeated for pads longer than `size`)."""
-    period = 2 * size
-    index %= period
-    return index if index < size else period - 1 - index
+from ._sliding import reflect, window_row
 
 
 @jit
@@ -60,36 +53,6 @@ def _add_products(enter, leave, first, second, sums):
         for k in range(n_in, first.shape[0]):
             i, j = first[k], second[k]
             sums[x, k] += enter[x, i] * enter[x, j] - leave[x, i] * leave[x, j]
-
-
-@jit
-def _window_row(columns, radius, enter, leave, out):
-    """out[x, k] = sum of columns[reflect(x + j), k] for |j| <= radius.
-
-    ``enter[x]`` / ``leave[x]``: reflected indices of columns x + radius + 1 and x - radius.
-    """
-    width, count = columns.shape
-    acc = np.zeros(count)
-    for j in range(-radius, radius + 1):
-        jj = reflect(j, width)
-        for k in range(count):
-            acc[k] += columns[jj, k]
-    inner_start = min(radius, width)
-    inner_stop = max(inner_start, width - radius - 1)
-    for x in range(inner_start):
-        a, b = enter[x], leave[x]
-        for k in range(count):
-            out[x, k] = acc[k]
-            acc[k] += columns[a, k] - columns[b, k]
-    for x in range(inner_start, inner_stop):  # no reflection: plain offsets
-        for k in range(count):
-            out[x, k] = acc[k]
-            acc[k] += columns[x + radius + 1, k] - columns[x - radius, k]
-    for x in range(inner_stop, width):
-        a, b = enter[x], leave[x]
-        for k in range(count):
-            out[x, k] = acc[k]
-            acc[k] += columns[a, k] - columns[b, k]
 
 
 @jit
@@ -179,11 +142,6 @@ def guided_band(src, guide, self_guided, radius, eps, first, second, a_index, st
     ring = np.zeros((size, width, n_coefs))
     coef_columns = np.zeros((width, n_coefs))
     coef_sums = np.empty((width, n_coefs))
-    enter = np.empty(width, np.intp)
-    leave = np.empty(width, np.intp)
-    for x in range(width):
-        enter[x] = reflect(x + radius + 1, width)
-        leave[x] = reflect(x - radius, width)
     begin = start - radius
     for u in range(begin - radius, begin + radius):  # leave_rows stays 0 here
         _load_row(guide, src, self_guided, reflect(u, height), enter_rows)
@@ -193,7 +151,7 @@ def guided_band(src, guide, self_guided, radius, eps, first, second, a_index, st
         if t > begin:
             _load_row(guide, src, self_guided, reflect(t - radius - 1, height), leave_rows)
         _add_products(enter_rows, leave_rows, first, second, columns)
-        _window_row(columns, radius, enter, leave, sums)
+        window_row(columns, radius, sums)
         _fit_row(sums, scale, n_guide, n_src, self_guided, eps, a_index, fresh)
         slot = ring[(t - begin) % size]  # holds coefficient row t - size (zeros at first)
         for x in range(width):
@@ -203,7 +161,7 @@ def guided_band(src, guide, self_guided, radius, eps, first, second, a_index, st
         row = t - radius
         if row < start:
             continue
-        _window_row(coef_columns, radius, enter, leave, coef_sums)
+        window_row(coef_columns, radius, coef_sums)
         if out.shape[2] != n_src:
             for x in range(width):
                 for p in range(n_coefs):

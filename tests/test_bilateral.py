@@ -58,6 +58,57 @@ def test_exact_matches_opencv(astronaut_small, dtype, channels, sigma_spatial, s
         np.testing.assert_array_equal(ours[..., 3], image[..., 3])
 
 
+def _brute_force(colour, offsets, sigma_spatial, sigma_color):
+    """Float64 numpy reference: every tap of `offsets` (all (dy, dx), centre included),
+    np.exp weights, symmetric (dcba|abcd) padding; `colour` is H x W x C."""
+    radius = int(np.abs(offsets).max())
+    padded = np.pad(colour, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+    height, width = colour.shape[:2]
+    numerator, denominator = np.zeros_like(colour), np.zeros(colour.shape[:2] + (1,))
+    for dy, dx in offsets:
+        shifted = padded[radius + dy : radius + dy + height, radius + dx : radius + dx + width]
+        distance = np.abs(shifted - colour).sum(axis=2, keepdims=True)
+        log_weight = -(dy**2 + dx**2) / (2 * sigma_spatial**2)
+        weight = np.exp(log_weight - distance**2 / (2 * sigma_color**2))
+        numerator += weight * shifted
+        denominator += weight
+    return numerator / denominator
+
+
+def _reference(image, sigma_spatial, sigma_color, mode):
+    """The exact filter (disc) or the separable one (1-d rows, then 1-d columns)."""
+    colour = image[..., :3] if image.ndim == 3 and image.shape[2] == 4 else image
+    colour = to_float(colour).astype(np.float64)
+    colour = colour.reshape(colour.shape[:2] + (-1,))
+    radius = max(1, math.ceil(2 * sigma_spatial))
+    line = np.arange(-radius, radius + 1)
+    if mode == "exact":
+        dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+        disc = np.stack([dy.ravel(), dx.ravel()], 1)[(dy**2 + dx**2).ravel() <= radius**2]
+        return _brute_force(colour, disc, sigma_spatial, sigma_color)
+    rows = _brute_force(colour, np.stack([0 * line, line], 1), sigma_spatial, sigma_color)
+    return _brute_force(rows, np.stack([line, 0 * line], 1), sigma_spatial, sigma_color)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("mode", ["exact", "separable"])
+def test_matches_numpy_reference(astronaut_small, dtype, channels, mode):
+    """The compiled kernels (paired taps, polynomial range weight) against np.exp brute force."""
+    image = _make(astronaut_small[:64, :80], dtype, channels)
+    ours = bilateral_filter(image, 2.5, 0.08, mode=mode)
+    assert ours.shape == image.shape and ours.dtype == image.dtype
+    expected = _reference(image, 2.5, 0.08, mode)
+    got = to_float(ours[..., :3] if channels == 4 else ours).astype(np.float64)
+    # rounded integer outputs: half a level, plus float32 work; float64 work is ~1e-8
+    tolerance = {np.uint8: 0.5 / 255 + 1e-5, np.uint16: 0.5 / 65535 + 1e-5, np.float32: 1e-5}
+    np.testing.assert_allclose(
+        got, expected.reshape(got.shape), rtol=0, atol=tolerance.get(dtype, 1e-7)
+    )
+    if channels == 4:
+        np.testing.assert_array_equal(ours[..., 3], image[..., 3])
+
+
 def _psnr(a, b):
     return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
 

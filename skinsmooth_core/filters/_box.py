@@ -96,6 +96,17 @@ def for_row_strips(func: Callable[[slice], None], height: int, row_bytes: int) -
     _run_all(lambda y0: func(slice(y0, min(height, y0 + rows))), range(0, height, rows))
 
 
+def for_row_bands(func: Callable[[int, int], None], height: int, min_rows: int = 1) -> None:
+    """Call ``func(start, stop)`` for two bands of rows per worker thread covering
+    [0, height) (fewer when bands would be under `min_rows` rows), on a thread pool.
+
+    For compiled row-streaming kernels, which pay a fixed start-up per band.
+    """
+    count = max(1, min(2 * worker_count(), height // max(min_rows, 1)))
+    edges = [height * i // count for i in range(count + 1)]
+    _run_all(lambda i: func(edges[i], edges[i + 1]), range(count))
+
+
 def map_tiles(
     func: Callable[..., np.ndarray],
     inputs: list[np.ndarray],

@@ -219,30 +219,51 @@ def test_bad_input(image, kwargs, message):
         bilateral_filter(image, **kwargs)
 
 
-@pytest.mark.parametrize("mode", ["exact", "separable"])
-def test_same_result_in_many_small_strips(astronaut, monkeypatch, mode):
+def test_exact_same_result_in_one_row_tiles(astronaut, monkeypatch):
     from skinsmooth_core.filters import _box
 
     image = as_dtype(astronaut[:150, 200:240], np.float32)
-    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
-    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+    default = bilateral_filter(image, 2.0, 0.1, mode="exact")
+    for name, value in [("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
         monkeypatch.setattr(_box, name, value)
-    strips = bilateral_filter(image, 2.0, 0.1, mode=mode)
-    np.testing.assert_allclose(strips, default, atol=1e-6)
-    if mode == "exact":
-        np.testing.assert_allclose(strips, _opencv(image, 2.0, 0.1), atol=1e-5)
+    rows = bilateral_filter(image, 2.0, 0.1, mode="exact")
+    np.testing.assert_allclose(rows, default, atol=1e-6)
+    np.testing.assert_allclose(rows, _opencv(image, 2.0, 0.1), atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["exact", "separable"])
-def test_same_result_in_tiny_tiles(astronaut, monkeypatch, mode):
+def test_exact_same_result_in_tiny_tiles(astronaut, monkeypatch):
     """1 x 1 tiles, halos reflected at all four borders: the same result as default tiles."""
     from skinsmooth_core.filters import _box
 
     image = as_dtype(astronaut[:24, 200:230], np.float32)
-    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    default = bilateral_filter(image, 2.0, 0.1, mode="exact")
     for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
         monkeypatch.setattr(_box, name, value)
-    tiles = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    tiles = bilateral_filter(image, 2.0, 0.1, mode="exact")
     np.testing.assert_allclose(tiles, default, atol=1e-6)
-    if mode == "exact":
-        np.testing.assert_allclose(tiles, _opencv(image, 2.0, 0.1), atol=1e-5)
+    np.testing.assert_allclose(tiles, _opencv(image, 2.0, 0.1), atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("band_rows", [1, 7])
+def test_separable_same_result_in_thin_bands(astronaut, monkeypatch, channels, band_rows):
+    """Bands of a few rows, each streaming its own (reflected) halo rows: the same result
+    as the default bands, and as the numpy reference."""
+    from skinsmooth_core.filters import bilateral as module
+
+    image = as_dtype(astronaut[:150, 200:240], np.float32)
+    image = image if channels == 3 else image[..., 1]
+    default = bilateral_filter(image, 2.0, 0.1, mode="separable")
+    starts = []
+
+    def thin_bands(func, height, min_rows=1):
+        for start in range(0, height, band_rows):
+            starts.append(start)
+            func(start, min(height, start + band_rows))
+
+    monkeypatch.setattr(module, "for_row_bands", thin_bands)
+    thin = bilateral_filter(image, 2.0, 0.1, mode="separable")
+    assert len(starts) == -(-len(image) // band_rows)
+    np.testing.assert_allclose(thin, default, atol=1e-6)
+    expected = _reference(image, 2.0, 0.1, "separable").reshape(image.shape)
+    np.testing.assert_allclose(thin, expected, atol=1e-5)

@@ -1,17 +1,11 @@
-"""Box (moving-average) sums and tile- or strip-parallel execution shared by the filters.
+"""Band-, strip- and tile-parallel execution shared by the filters.
 
 Border pixels are reflected like OpenCV's ``BORDER_REFLECT`` and scipy.ndimage's
 ``mode="reflect"`` (``dcba|abcd``).
 
-No float32 integral images or running sums (they drift and stripe): window sums
-are built per window by binary doubling (sums of 1, 2, 4, ... neighbours
-combined per the bits of the window size), so each is a sum of a few partial
-sums of neighbours.
-
-Large images are processed in tiles (or horizontal strips), each with a halo of
-pixels around it, by a small thread pool: numpy releases the GIL inside its
-loops, and tiles small enough to stay in cache make the many elementwise passes
-of these filters much cheaper than whole-image passes.
+Large images are processed in bands of rows, strips or tiles (with a halo of
+pixels around them) by a small thread pool: the compiled kernels release the
+GIL, so the bands run in parallel.
 """
 
 from __future__ import annotations
@@ -36,39 +30,6 @@ def reflect_index(index: np.ndarray, size: int) -> np.ndarray:
     """Map any integer indices into [0, size) by reflection ``dcba|abcd|dcba``."""
     index = np.mod(index, 2 * size)
     return np.where(index >= size, 2 * size - 1 - index, index)
-
-
-def window_sums(array: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """Sums of `size` consecutive entries along `axis` ('valid'), by binary doubling.
-
-    Every output is a sum of at most ``log2(size) + 1`` partial sums of neighbours, so
-    float32 sums neither drift nor stripe (unlike running or integral-image sums).
-    """
-
-    def part(values, start, stop):
-        index = [slice(None)] * values.ndim
-        index[axis] = slice(start, stop)
-        return values[tuple(index)]
-
-    length = array.shape[axis] - size + 1
-    terms = []
-    power, span, offset = array, 1, 0  # power[i] = sum of array[i : i + span]
-    bits = size
-    while True:
-        if bits & 1:
-            terms.append(part(power, offset, offset + length))
-            offset += span
-        bits >>= 1
-        if not bits:
-            break
-        power = np.add(part(power, 0, -span), part(power, span, None))
-        span *= 2
-    if len(terms) == 1:
-        return terms[0].copy()
-    total = np.add(terms[0], terms[1])
-    for term in terms[2:]:
-        total += term
-    return total
 
 
 def planar(strip: np.ndarray) -> np.ndarray:

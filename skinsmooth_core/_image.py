@@ -114,8 +114,18 @@ def from_float(image: np.ndarray, dtype) -> np.ndarray:
     scale = _INT_MAX.get(dtype)
     if scale is None:
         return image.astype(dtype, copy=False)
-    out = np.clip(image, 0.0, 1.0) * scale
-    return np.rint(out, out=out).astype(dtype)
+    from ._resample import for_strips  # late: _resample needs the filters package
+
+    out = np.empty(image.shape, dtype)
+    rows = image.reshape(image.shape[0], -1)  # a view for H x W x C and H x W
+
+    def quantise(start, stop):  # strip by strip: small float temporaries stay in cache
+        strip = np.clip(rows[start:stop], 0.0, 1.0)
+        strip *= strip.dtype.type(scale)
+        out.reshape(rows.shape)[start:stop] = np.rint(strip, out=strip)
+
+    for_strips(rows.shape[0], rows.shape[1], quantise)
+    return out
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -58,6 +58,71 @@ def test_exact_matches_opencv(astronaut_small, dtype, channels, sigma_spatial, s
         np.testing.assert_array_equal(ours[..., 3], image[..., 3])
 
 
+def _brute_force(colour, offsets, sigma_spatial, sigma_color):
+    """Float64 numpy reference: every tap of `offsets` (all (dy, dx), centre included),
+    np.exp weights, symmetric (dcba|abcd) padding; `colour` is H x W x C."""
+    radius = int(np.abs(offsets).max())
+    padded = np.pad(colour, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+    height, width = colour.shape[:2]
+    numerator, denominator = np.zeros_like(colour), np.zeros(colour.shape[:2] + (1,))
+    for dy, dx in offsets:
+        shifted = padded[radius + dy : radius + dy + height, radius + dx : radius + dx + width]
+        distance = np.abs(shifted - colour).sum(axis=2, keepdims=True)
+        log_weight = -(dy**2 + dx**2) / (2 * sigma_spatial**2)
+        weight = np.exp(log_weight - distance**2 / (2 * sigma_color**2))
+        numerator += weight * shifted
+        denominator += weight
+    return numerator / denominator
+
+
+def _reference(image, sigma_spatial, sigma_color, mode):
+    """The exact filter (disc) or the separable one (1-d rows, then 1-d columns)."""
+    colour = image[..., :3] if image.ndim == 3 and image.shape[2] == 4 else image
+    colour = to_float(colour).astype(np.float64)
+    colour = colour.reshape(colour.shape[:2] + (-1,))
+    radius = max(1, math.ceil(2 * sigma_spatial))
+    line = np.arange(-radius, radius + 1)
+    if mode == "exact":
+        dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+        disc = np.stack([dy.ravel(), dx.ravel()], 1)[(dy**2 + dx**2).ravel() <= radius**2]
+        return _brute_force(colour, disc, sigma_spatial, sigma_color)
+    rows = _brute_force(colour, np.stack([0 * line, line], 1), sigma_spatial, sigma_color)
+    return _brute_force(rows, np.stack([line, 0 * line], 1), sigma_spatial, sigma_color)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("mode", ["exact", "separable"])
+def test_matches_numpy_reference(astronaut_small, dtype, channels, mode):
+    """The compiled kernels (paired taps, polynomial range weight) against np.exp brute force."""
+    image = _make(astronaut_small[:64, :80], dtype, channels)
+    ours = bilateral_filter(image, 2.5, 0.08, mode=mode)
+    assert ours.shape == image.shape and ours.dtype == image.dtype
+    expected = _reference(image, 2.5, 0.08, mode)
+    got = to_float(ours[..., :3] if channels == 4 else ours).astype(np.float64)
+    # rounded integer outputs: half a level, plus float32 work; float64 work is ~1e-8
+    tolerance = {np.uint8: 0.5 / 255 + 1e-5, np.uint16: 0.5 / 65535 + 1e-5, np.float32: 1e-5}
+    np.testing.assert_allclose(
+        got, expected.reshape(got.shape), rtol=0, atol=tolerance.get(dtype, 1e-7)
+    )
+    if channels == 4:
+        np.testing.assert_array_equal(ours[..., 3], image[..., 3])
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float32, 2e-6), (np.float64, 1e-8)])
+@pytest.mark.parametrize("sigma_color", [0.02, 0.1, 0.5])
+def test_range_weight_close_to_exp(dtype, tolerance, sigma_color):
+    """The compiled polynomial range weight against np.exp, over and beyond its cap."""
+    from skinsmooth_core.filters.bilateral import _range_constants, _range_weight
+
+    constants = _range_constants(sigma_color, dtype)
+    distances = np.linspace(0, 10 * sigma_color, 1001, dtype=dtype)
+    got = np.array([_range_weight(d, constants) for d in distances])
+    expected = np.exp(-(distances.astype(np.float64) ** 2) / (2 * sigma_color**2))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance)
+    assert np.all(got > 0) and np.all(np.diff(got) <= 0)
+
+
 def _psnr(a, b):
     return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
 
@@ -154,30 +219,51 @@ def test_bad_input(image, kwargs, message):
         bilateral_filter(image, **kwargs)
 
 
-@pytest.mark.parametrize("mode", ["exact", "separable"])
-def test_same_result_in_many_small_strips(astronaut, monkeypatch, mode):
+def test_exact_same_result_in_one_row_tiles(astronaut, monkeypatch):
     from skinsmooth_core.filters import _box
 
     image = as_dtype(astronaut[:150, 200:240], np.float32)
-    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
-    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+    default = bilateral_filter(image, 2.0, 0.1, mode="exact")
+    for name, value in [("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
         monkeypatch.setattr(_box, name, value)
-    strips = bilateral_filter(image, 2.0, 0.1, mode=mode)
-    np.testing.assert_allclose(strips, default, atol=1e-6)
-    if mode == "exact":
-        np.testing.assert_allclose(strips, _opencv(image, 2.0, 0.1), atol=1e-5)
+    rows = bilateral_filter(image, 2.0, 0.1, mode="exact")
+    np.testing.assert_allclose(rows, default, atol=1e-6)
+    np.testing.assert_allclose(rows, _opencv(image, 2.0, 0.1), atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["exact", "separable"])
-def test_same_result_in_tiny_tiles(astronaut, monkeypatch, mode):
+def test_exact_same_result_in_tiny_tiles(astronaut, monkeypatch):
     """1 x 1 tiles, halos reflected at all four borders: the same result as default tiles."""
     from skinsmooth_core.filters import _box
 
     image = as_dtype(astronaut[:24, 200:230], np.float32)
-    default = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    default = bilateral_filter(image, 2.0, 0.1, mode="exact")
     for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
         monkeypatch.setattr(_box, name, value)
-    tiles = bilateral_filter(image, 2.0, 0.1, mode=mode)
+    tiles = bilateral_filter(image, 2.0, 0.1, mode="exact")
     np.testing.assert_allclose(tiles, default, atol=1e-6)
-    if mode == "exact":
-        np.testing.assert_allclose(tiles, _opencv(image, 2.0, 0.1), atol=1e-5)
+    np.testing.assert_allclose(tiles, _opencv(image, 2.0, 0.1), atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("band_rows", [1, 7])
+def test_separable_same_result_in_thin_bands(astronaut, monkeypatch, channels, band_rows):
+    """Bands of a few rows, each streaming its own (reflected) halo rows: the same result
+    as the default bands, and as the numpy reference."""
+    from skinsmooth_core.filters import bilateral as module
+
+    image = as_dtype(astronaut[:150, 200:240], np.float32)
+    image = image if channels == 3 else image[..., 1]
+    default = bilateral_filter(image, 2.0, 0.1, mode="separable")
+    starts = []
+
+    def thin_bands(func, height, min_rows=1):
+        for start in range(0, height, band_rows):
+            starts.append(start)
+            func(start, min(height, start + band_rows))
+
+    monkeypatch.setattr(module, "for_row_bands", thin_bands)
+    thin = bilateral_filter(image, 2.0, 0.1, mode="separable")
+    assert len(starts) == -(-len(image) // band_rows)
+    np.testing.assert_allclose(thin, default, atol=1e-6)
+    expected = _reference(image, 2.0, 0.1, "separable").reshape(image.shape)
+    np.testing.assert_allclose(thin, expected, atol=1e-5)

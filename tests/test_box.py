@@ -3,17 +3,34 @@
 import numpy as np
 import pytest
 
-from skinsmooth_core.filters._box import map_tiles, reflect_index, window_sums
+from skinsmooth_core.filters._box import for_row_bands, map_tiles, reflect_index
+from skinsmooth_core.filters._sliding import reflect, window_row
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 11, 16, 17])
-@pytest.mark.parametrize("axis", [0, 1, 2])
-def test_window_sums_match_explicit_sums(size, axis):
-    values = np.random.default_rng(size).random((20, 19, 18)).astype(np.float32)
-    got = window_sums(values, size, axis)
-    windows = np.lib.stride_tricks.sliding_window_view(values.astype(np.float64), size, axis)
-    np.testing.assert_allclose(got, windows.sum(axis=-1), rtol=2e-6)
-    assert got.dtype == np.float32
+@pytest.mark.parametrize("width", [1, 2, 5, 40])
+@pytest.mark.parametrize("radius", [0, 1, 3, 9])
+def test_window_row_matches_explicit_reflected_sums(width, radius):
+    """Sliding row sums against explicit windows, reflected at both ends, also when the
+    radius exceeds the row."""
+    columns = np.random.default_rng(width + radius).random((width, 3))
+    index = reflect_index(np.arange(-radius, width + radius), width)
+    windows = np.lib.stride_tricks.sliding_window_view(columns[index], 2 * radius + 1, axis=0)
+    got = np.empty_like(columns)
+    window_row(columns, radius, got)
+    np.testing.assert_allclose(got, windows.sum(axis=-1), rtol=1e-12)
+    assert [reflect(i, width) for i in range(-radius, width + radius)] == index.tolist()
+
+
+@pytest.mark.parametrize("height, min_rows", [(1, 1), (7, 1), (100, 3), (100, 60), (3, 50)])
+def test_row_bands_cover_each_row_once(height, min_rows):
+    seen = np.zeros(height, int)
+
+    def visit(start, stop):
+        assert stop - start >= min(min_rows, height)
+        seen[start:stop] += 1
+
+    for_row_bands(visit, height, min_rows)
+    assert seen.tolist() == [1] * height
 
 
 @pytest.mark.parametrize("halo", [0, 1, 3, 9])
@@ -31,7 +48,8 @@ def test_map_tiles_sees_reflected_neighbourhoods(halo, monkeypatch):
     expected = windows.sum(axis=(-2, -1))
 
     def box(tile):
-        return window_sums(window_sums(tile, side, 0), side, 1)
+        inner = np.lib.stride_tricks.sliding_window_view(tile, (side, side), axis=(0, 1))
+        return inner.sum(axis=(-2, -1))
 
     for rows_min, tile_bytes in [(16, 1 << 17), (1, 1)]:
         monkeypatch.setattr(_box, "_MIN_STRIP_ROWS", rows_min)

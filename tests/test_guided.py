@@ -212,65 +212,67 @@ def test_bad_input(image, kwargs, message):
         guided_filter(image, **kwargs)
 
 
-@pytest.mark.parametrize("subsample", [1, 3])
-def test_same_result_in_many_small_strips(astronaut, monkeypatch, subsample):
-    """Strip-parallel execution: tiny strips (halo rows reflected at the borders) agree with
-    the default ones and, for the exact filter, with OpenCV."""
-    from skinsmooth_core.filters import _box
+@pytest.mark.parametrize("n_guide, n_src, self_guided", [(1, 1, True), (3, 3, True), (3, 1, False)])
+def test_bands_of_any_height_agree_with_opencv(astronaut, n_guide, n_src, self_guided):
+    """The row-streaming kernel run on bands of 1 to 13 rows (band edges inside the
+    border halo, at the image border, and bands under the radius) agrees with OpenCV."""
+    from skinsmooth_core.filters._guided_kernels import guided_band
+    from skinsmooth_core.filters.guided import _coefficient_index, _product_table
 
-    image = as_dtype(astronaut[:300, 100:160], np.float32)
-    default = guided_filter(image, radius=5, eps=1e-2, subsample=subsample)
-    for name, value in [("_STRIP_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
-        monkeypatch.setattr(_box, name, value)
-    strips = guided_filter(image, radius=5, eps=1e-2, subsample=subsample)
-    np.testing.assert_allclose(strips, default, atol=1e-6)
-    if subsample == 1:
-        expected = cv2.ximgproc.guidedFilter(image, image, 5, 1e-2)
-        np.testing.assert_allclose(strips, expected, atol=1e-5)
+    colour = as_dtype(astronaut[:37, 180:230], np.float32)
+    guide = np.ascontiguousarray(colour[..., :n_guide])
+    src = guide if self_guided else np.ascontiguousarray(colour[..., 3 - n_src :])
+    a_index = _coefficient_index(n_guide, n_src, self_guided)
+    first, second = _product_table(n_guide, n_src, self_guided)
+    got = np.empty_like(src)
+    edges = np.cumsum([0, 1, 2, 3, 5, 8, 13, 5])
+    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+        guided_band(src, guide, self_guided, 6, 1e-2, first, second, a_index, start, stop, got)
+    expected = cv2.ximgproc.guidedFilter(guide, src, 6, 1e-2).reshape(src.shape)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("factor, width", [(2, 9), (3, 12), (4, 17)])
+@pytest.mark.parametrize("factor, height, width", [(2, 7, 9), (3, 12, 5), (4, 9, 17)])
 @pytest.mark.parametrize(
     "n_guide, n_src, self_guided", [(1, 3, False), (3, 1, False), (3, 3, True)]
 )
-def test_fused_upsampling_matches_interpolation(factor, width, n_guide, n_src, self_guided):
-    """The fast filter's fused column upsampling + apply against np.interp and explicit sums."""
-    from skinsmooth_core.filters.guided import _coefficient_index, _upsample_columns_and_apply
+def test_upsampling_matches_interpolation(factor, height, width, n_guide, n_src, self_guided):
+    """The fast filter's bilinear upsampling + apply against np.interp and explicit sums."""
+    from skinsmooth_core.filters._guided_kernels import upsample_apply_band
+    from skinsmooth_core.filters.guided import _coefficient_index
 
     rng = np.random.default_rng(factor)
     a_index = _coefficient_index(n_guide, n_src, self_guided)
     n_coefs = a_index.max() + 1 + n_src
-    count = -(-width // factor)
-    coefs = rng.normal(size=(5, n_coefs, count))
-    guide = rng.random((5, width, n_guide))
-    got = np.empty((5, width, n_src))
-    _upsample_columns_and_apply(coefs, guide, a_index, factor, got)
-    # low-resolution column i is the centre of full-resolution columns [i f, (i + 1) f)
-    position = (np.arange(width) + 0.5) / factor - 0.5
-    full = np.empty((5, n_coefs, width))
-    for y in range(5):
+    rows, count = -(-height // factor), -(-width // factor)
+    coefs = rng.normal(size=(rows, count, n_coefs))
+    guide = rng.random((height, width, n_guide))
+    got = np.empty((height, width, n_src))
+    upsample_apply_band(coefs, guide, a_index, factor, 0, height, got)
+    # low-resolution sample i is the centre of full-resolution [i f, (i + 1) f)
+    row_position = (np.arange(height) + 0.5) / factor - 0.5
+    column_position = (np.arange(width) + 0.5) / factor - 0.5
+    along_rows = np.empty((height, count, n_coefs))
+    for j in range(count):
         for k in range(n_coefs):
-            full[y, k] = np.interp(position, np.arange(count), coefs[y, k])
-    expected = np.empty((5, width, n_src))
+            along_rows[:, j, k] = np.interp(row_position, np.arange(rows), coefs[:, j, k])
+    full = np.empty((height, width, n_coefs))
+    for y in range(height):
+        for k in range(n_coefs):
+            full[y, :, k] = np.interp(column_position, np.arange(count), along_rows[y, :, k])
+    expected = np.empty((height, width, n_src))
     for c in range(n_src):
-        expected[..., c] = full[:, a_index.max() + 1 + c]
+        expected[..., c] = full[..., a_index.max() + 1 + c]
         for g in range(n_guide):
-            expected[..., c] += full[:, a_index[g, c]] * guide[..., g]
+            expected[..., c] += full[..., a_index[g, c]] * guide[..., g]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("subsample", [1, 2])
-def test_same_result_in_tiny_tiles(astronaut, monkeypatch, subsample):
-    """Tile-parallel execution with 1 x 1 tiles (halos reflected at all four borders)
-    agrees with the default tiles and, for the exact filter, with OpenCV."""
-    from skinsmooth_core.filters import _box
+def test_area_downsampling_matches_block_means():
+    """Block means with the last partial blocks edge-replicated, against numpy."""
+    from skinsmooth_core.filters.guided import _downsample
 
-    image = as_dtype(astronaut[:30, 200:236], np.float32)
-    default = guided_filter(image, radius=3, eps=1e-2, subsample=subsample)
-    for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
-        monkeypatch.setattr(_box, name, value)
-    tiles = guided_filter(image, radius=3, eps=1e-2, subsample=subsample)
-    np.testing.assert_allclose(tiles, default, atol=1e-6)
-    if subsample == 1:
-        expected = cv2.ximgproc.guidedFilter(image, image, 3, 1e-2)
-        np.testing.assert_allclose(tiles, expected, atol=1e-5)
+    image = np.random.default_rng(0).random((11, 14, 3)).astype(np.float32)
+    padded = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge")
+    expected = padded.reshape(4, 3, 5, 3, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(_downsample(image, 3), expected, rtol=1e-6)

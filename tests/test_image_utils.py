@@ -139,3 +139,16 @@ def test_filter_image_restores_shape_dtype_alpha(astronaut, dtype, channels):
 def test_filter_image_checks_kernel_shape():
     with pytest.raises(RuntimeError, match="expected"):
         filter_image(np.zeros((4, 4), np.uint8), lambda x: x[:2])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("shape", [(700, 300, 3), (301, 700), (2, 40000, 4)])
+def test_from_float_in_strips_matches_numpy(dtype, shape):
+    """Large images are quantised strip by strip: same result as one numpy expression."""
+    values = np.random.default_rng(1).uniform(-0.2, 1.2, shape).astype(np.float32)
+    scale = np.iinfo(dtype).max
+    expected = np.rint(np.clip(values, 0, 1) * np.float32(scale)).astype(dtype)
+    got = from_float(values, dtype)
+    assert got.dtype == dtype and got.shape == shape
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(from_float(values[:, ::3], dtype), expected[:, ::3])

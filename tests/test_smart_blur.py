@@ -89,6 +89,15 @@ def test_many_tiles_and_large_radius(astronaut):
     np.testing.assert_allclose(smart_blur(image, 7, 30 / 255), expected, atol=0.501)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_rows_and_many_strips_match_reference(astronaut, dtype):
+    """Rows of several value blocks (903 values, not a multiple of a block), several strips."""
+    base = astronaut[:150, 100:401]
+    expected = reference_smart_blur_levels(base, 5, 25) / 255
+    out = smart_blur((base / 255).astype(dtype), radius=5, threshold=25 / 255)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=ATOL[dtype])
+
+
 @settings(max_examples=40, deadline=None)
 @given(image=SMALL_IMAGES, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
 def test_shape_dtype_and_range_kept(image, radius, threshold):

@@ -77,6 +77,24 @@ def test_many_tiles_match_reference(astronaut):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_rows_and_many_strips_match_reference(astronaut, dtype):
+    """Rows of several value blocks (903 values, not a multiple of a block), several strips."""
+    image = (astronaut[:150, 100:401] / 255).astype(dtype)
+    np.testing.assert_allclose(
+        surface_blur(image, radius=5, threshold=15 / 255),
+        reference_surface_blur(image, 5, 15 / 255),
+        rtol=0,
+        atol=ATOL[dtype],
+    )
+
+
+@pytest.mark.parametrize(("dtype", "threshold"), [(np.float32, 1e-40), (np.float64, 1e-310)])
+def test_threshold_below_float_resolution_returns_input(astronaut_small, dtype, threshold):
+    image = (astronaut_small / 255).astype(dtype)  # 1 / threshold overflows the dtype
+    np.testing.assert_array_equal(surface_blur(image, radius=2, threshold=threshold), image)
+
+
 @settings(max_examples=40, deadline=None)
 @given(image=SMALL_IMAGES, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
 def test_shape_dtype_and_range_kept(image, radius, threshold):

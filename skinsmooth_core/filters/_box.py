@@ -1,17 +1,11 @@
-"""Box (moving-average) sums and tile- or strip-parallel execution shared by the filters.
+"""Band-, strip- and tile-parallel execution shared by the filters.
 
 Border pixels are reflected like OpenCV's ``BORDER_REFLECT`` and scipy.ndimage's
 ``mode="reflect"`` (``dcba|abcd``).
 
-No float32 integral images or running sums (they drift and stripe): window sums
-are built per window by binary doubling (sums of 1, 2, 4, ... neighbours
-combined per the bits of the window size), so each is a sum of a few partial
-sums of neighbours.
-
-Large images are processed in tiles (or horizontal strips), each with a halo of
-pixels around it, by a small thread pool: numpy releases the GIL inside its
-loops, and tiles small enough to stay in cache make the many elementwise passes
-of these filters much cheaper than whole-image passes.
+Large images are processed in bands of rows, strips or tiles (with a halo of
+pixels around them) by a small thread pool: the compiled kernels release the
+GIL, so the bands run in parallel.
 """
 
 from __future__ import annotations
@@ -38,39 +32,6 @@ def reflect_index(index: np.ndarray, size: int) -> np.ndarray:
     return np.where(index >= size, 2 * size - 1 - index, index)
 
 
-def window_sums(array: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """Sums of `size` consecutive entries along `axis` ('valid'), by binary doubling.
-
-    Every output is a sum of at most ``log2(size) + 1`` partial sums of neighbours, so
-    float32 sums neither drift nor stripe (unlike running or integral-image sums).
-    """
-
-    def part(values, start, stop):
-        index = [slice(None)] * values.ndim
-        index[axis] = slice(start, stop)
-        return values[tuple(index)]
-
-    length = array.shape[axis] - size + 1
-    terms = []
-    power, span, offset = array, 1, 0  # power[i] = sum of array[i : i + span]
-    bits = size
-    while True:
-        if bits & 1:
-            terms.append(part(power, offset, offset + length))
-            offset += span
-        bits >>= 1
-        if not bits:
-            break
-        power = np.add(part(power, 0, -span), part(power, span, None))
-        span *= 2
-    if len(terms) == 1:
-        return terms[0].copy()
-    total = np.add(terms[0], terms[1])
-    for term in terms[2:]:
-        total += term
-    return total
-
-
 def planar(strip: np.ndarray) -> np.ndarray:
     """H x W x K image strip -> contiguous H x K x W stack (whole rows of each plane)."""
     return np.ascontiguousarray(strip.transpose(0, 2, 1))
@@ -94,6 +55,17 @@ def for_row_strips(func: Callable[[slice], None], height: int, row_bytes: int) -
     thread pool; `row_bytes` (the working memory per row) sizes the strips."""
     rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1))
     _run_all(lambda y0: func(slice(y0, min(height, y0 + rows))), range(0, height, rows))
+
+
+def for_row_bands(func: Callable[[int, int], None], height: int, min_rows: int = 1) -> None:
+    """Call ``func(start, stop)`` for two bands of rows per worker thread covering
+    [0, height) (fewer when bands would be under `min_rows` rows), on a thread pool.
+
+    For compiled row-streaming kernels, which pay a fixed start-up per band.
+    """
+    count = max(1, min(2 * worker_count(), height // max(min_rows, 1)))
+    edges = [height * i // count for i in range(count + 1)]
+    _run_all(lambda i: func(edges[i], edges[i + 1]), range(count))
 
 
 def map_tiles(

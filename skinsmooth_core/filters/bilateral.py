@@ -1,4 +1,4 @@
-"""Bilateral filter: exact (brute force) and a fast separable approximation."""
+"""Bilateral filter: exact (brute force) and a fast separable approximation, both compiled."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import math
 import numpy as np
 
 from .._image import check_float, check_image, filter_image
-from ._box import interleaved, map_tiles, planar
+from ._box import for_row_bands, interleaved, map_tiles, planar
+from ._jit import jit
+from ._sliding import reflect
 
 __all__ = ["bilateral_filter"]
 
 _MODES = ("auto", "exact", "separable")
-# "auto" runs the exact filter while pixels x tap pairs stays below this (about 0.5 s)
-_EXACT_BUDGET = 6e6
+# "auto" runs the exact filter while pixels x tap pairs stays below this (about 0.05 s)
+_EXACT_BUDGET = 2.5e7
 
 
 def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
@@ -41,13 +43,12 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
         0.1 = 25.5 levels of an 8-bit image.
     mode : {"auto", "exact", "separable"}, optional
         "exact" evaluates every tap of the disc (cost grows with
-        ``sigma_spatial**2``: meant for small images or tests). "separable" is
-        the fast approximation of Pham and van Vliet: a horizontal 1-d
-        bilateral pass then a vertical one over the square window, about
-        ``sigma_spatial`` times fewer taps, within about 35-45 dB PSNR of the
-        exact result on photographs. "auto" (default) picks "exact" when
-        pixels x taps is small (below about 0.1 megapixel at the default
-        sigma), otherwise "separable".
+        ``sigma_spatial**2``). "separable" is the fast approximation of Pham
+        and van Vliet: a horizontal 1-d bilateral pass then a vertical one
+        over the square window, about ``sigma_spatial`` times fewer taps,
+        within about 35-45 dB PSNR of the exact result on photographs.
+        "auto" (default) picks "exact" when pixels x taps is small (below
+        about 0.4 megapixel at the default sigma), otherwise "separable".
 
     Returns
     -------
@@ -65,6 +66,22 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
     -----
     Borders are reflected (``dcba|abcd``; pass ``borderType=cv2.BORDER_REFLECT``
     and ``d = 2 * ceil(2 * sigma_spatial) + 1`` to OpenCV for the same result).
+
+    Both modes run compiled (numba) kernels in parallel threads: "exact" on
+    tiles, "separable" streaming bands of rows (each row is filtered along x
+    as it enters, then against the rows above it, in a ring of
+    ``sigma_spatial``-sized buffers). Each symmetric pair of taps shares one
+    weight, and the range weight
+    ``exp(-t)`` is evaluated as ``p(t / 32)**32`` with ``p`` the degree-5
+    Taylor polynomial of ``exp(-u)`` (vectorisable arithmetic; within 2e-6 of
+    ``exp`` in float32, 1e-8 in float64). Measured cost, 12-megapixel RGB
+    float32, default sigmas, on a busy 2-core x86-64 machine (AVX-512):
+    "separable" about 0.4 CPU-seconds (0.4-0.6 s wall), against 2.6-2.8
+    CPU-seconds (1.2 s wall idle, 2.5-5 s busy) for ``cv2.bilateralFilter``
+    with ``d=15``; "exact" about 0.12 CPU-seconds per megapixel. Working
+    memory besides the float copy of the image and the output is a few rows
+    per thread ("separable") or small tiles ("exact"): a 24-megapixel
+    photograph takes about 0.8 CPU-seconds in float32.
 
     References
     ----------
@@ -92,29 +109,25 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
         taps = len(_disc_offsets(radius, sigma_spatial)[0])
         mode = "exact" if image.shape[0] * image.shape[1] * taps <= _EXACT_BUDGET else "separable"
 
+    if mode == "exact":
+        offsets, spatial = _disc_offsets(radius, sigma_spatial)
+    else:
+        spatial = np.exp(-(np.arange(1, radius + 1) ** 2) / (2 * sigma_spatial**2))
+
     def kernel(src: np.ndarray) -> np.ndarray:
-        # distances in units of sigma_color * sqrt(2): the range weight is then exp(-d^2)
-        scale = src.dtype.type(1.0 / (math.sqrt(2.0) * sigma_color))
-        if mode == "exact":
-            offsets, log_weights = _disc_offsets(radius, sigma_spatial)
-            passes = [(offsets, log_weights)]
-        else:
-            line = np.arange(1, radius + 1)
-            log_weights = -(line**2) / (2 * sigma_spatial**2)
-            zeros = np.zeros_like(line)
-            passes = [(np.stack([zeros, line], 1), log_weights)]  # along rows
-            passes.append((np.stack([line, zeros], 1), log_weights))  # along columns
+        weights = spatial.astype(src.dtype)
+        constants = _range_constants(sigma_color, src.dtype)
+        out = np.empty_like(src)
+        if mode == "separable":
+            src = np.ascontiguousarray(src)  # one compiled layout
+            band = lambda start, stop: _separable_band(src, weights, constants, start, stop, out)  # noqa: E731
+            for_row_bands(band, len(src), min_rows=8 * radius)
+            return out
 
         def tile_filter(tile):
-            # a `radius` halo on every side, dropped by the passes
-            rows = planar(tile) * scale  # (a new array: `tile` may be the caller's image)
-            for offsets, log_weights in passes:
-                rows = _bilateral_pass(rows, offsets, log_weights)
-            rows *= 1 / scale
-            return interleaved(rows)
+            # a `radius` halo on every side, dropped by the pass
+            return interleaved(_pair_pass(planar(tile), offsets, weights, constants))
 
-        # tile shape measured fastest on 12 MP (about 100 x 340 pixels at radius 6)
-        out = np.empty_like(src)
         return map_tiles(tile_filter, [src], radius, out, planes=1, height_factor=2)
 
     return filter_image(image, kernel)
@@ -122,49 +135,169 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
 
 def _disc_offsets(radius, sigma):
     """Half of the disc dy^2 + dx^2 <= radius^2 (one offset of each +-pair, centre excluded)
-    and the log spatial weights."""
+    and the spatial weights."""
     dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     half = (dy > 0) | ((dy == 0) & (dx > 0))
     inside = (dy**2 + dx**2 <= radius**2) & half
     offsets = np.stack([dy[inside], dx[inside]], axis=1)
-    return offsets, -(offsets**2).sum(axis=1) / (2 * sigma**2)
+    return offsets, np.exp(-(offsets**2).sum(axis=1) / (2 * sigma**2))
 
 
-def _bilateral_pass(frame, offsets, log_weights):
-    """One bilateral pass over an H x C x W stack whose values are scaled so that the range
-    weight is exp(-distance^2).
+# The range weight exp(-t), t = d^2 / (2 sigma_color^2), is computed as p(t / 32)^32 with p
+# the degree-5 Taylor polynomial of exp(-u) (five squarings; arithmetic only, so the loop
+# vectorises): within 2e-6 of exp(-t) in float32, 1e-8 in float64. t is capped at 24
+# (weight 4e-11).
+_SQUARINGS = 5
+_T_MAX = 24.0
 
-    `offsets` holds one (dy, dx) of each symmetric pair, dy >= 0: the weight of the pair
-    (p, p + o) serves both p (tap +o) and p + o (tap -o), halving the work. Pairs are
-    accumulated over the whole frame, so both ends of every pair land inside it; the output
-    drops the max |dy| halo rows and max |dx| halo columns on each side.
+
+def _range_constants(sigma_color, dtype):
+    """(factor, cap, 1, 1/2, 1/6, 1/24, 1/120) in `dtype`, for :func:`_range_weight`."""
+    scale = 2.0**_SQUARINGS
+    factor = 1.0 / (2.0 * sigma_color**2 * scale)
+    taylor = [1 / math.factorial(k) for k in range(1, 6)]
+    return tuple(np.array([factor, _T_MAX / scale, *taylor], dtype))
+
+
+@jit
+def _range_weight(distance, constants):
+    """exp(-distance^2 / (2 sigma_color^2)) from :func:`_range_constants`."""
+    factor, cap, c1, c2, c3, c4, c5 = constants
+    u = min(distance * distance * factor, cap)
+    p = c1 - u * (c1 - u * (c2 - u * (c3 - u * (c4 - u * c5))))
+    for _ in range(_SQUARINGS):
+        p *= p
+    return p
+
+
+@jit
+def _pair_pass(frame, offsets, spatial, constants):
+    """The exact filter of an H x C x W stack (C = 1 or 3); returns the filtered centre.
+
+    `offsets` holds one (dy, dx) of each symmetric pair of taps, dy >= 0, with spatial
+    weights `spatial`. The output drops the max |dy| halo rows and max |dx| halo columns
+    on each side.
     """
-    height, channels, frame_width = frame.shape
-    top, left = offsets[:, 0].max(), np.abs(offsets[:, 1]).max()
+    height, channels, width = frame.shape
+    top, left = 0, 0
+    for i in range(offsets.shape[0]):
+        top = max(top, offsets[i, 0])
+        left = max(left, abs(offsets[i, 1]))
     numerator = frame.copy()
-    denominator = np.ones((height, 1, frame_width), frame.dtype)
-    buffer = np.empty_like(numerator)
-    distance_buffer = np.empty_like(denominator)
-    for (dy, dx), log_weight in zip(offsets, log_weights, strict=True):
-        first = (slice(0, height - dy), slice(None), slice(max(0, -dx), frame_width - max(0, dx)))
-        second = (slice(dy, height), slice(None), slice(max(0, dx), frame_width - max(0, -dx)))
-        diff = buffer[first]
-        np.subtract(frame[second], frame[first], out=diff)
-        np.abs(diff, out=diff)
-        distance = distance_buffer[first]
-        if channels == 1:
-            distance[...] = diff
-        else:  # L1 colour distance
-            np.add(diff[:, :1], diff[:, 1:2], out=distance)
-            distance += diff[:, 2:3]
-        np.square(distance, out=distance)
-        np.subtract(frame.dtype.type(log_weight), distance, out=distance)
-        weight = np.exp(distance, out=distance)
-        denominator[first] += weight
-        denominator[second] += weight
-        np.multiply(frame[second], weight, out=diff)
-        numerator[first] += diff
-        np.multiply(frame[first], weight, out=diff)
-        numerator[second] += diff
-    numerator /= denominator
-    return numerator[top : height - top, :, left : frame_width - left]
+    denominator = np.ones((height, width), frame.dtype)
+    weight = np.empty(width, frame.dtype)
+    for y in range(height):
+        for i in range(offsets.shape[0]):
+            y2 = y + offsets[i, 0]
+            if y2 < height:
+                _add_pairs(
+                    frame[y], frame[y2], offsets[i, 1], spatial[i], constants,
+                    numerator[y], numerator[y2], denominator[y], denominator[y2], weight,
+                )  # fmt: skip
+    out = np.empty((height - 2 * top, channels, width - 2 * left), frame.dtype)
+    for y in range(out.shape[0]):
+        for c in range(channels):
+            source, total, target = numerator[y + top, c], denominator[y + top], out[y, c]
+            for x in range(out.shape[2]):
+                target[x] = source[x + left] / total[x + left]
+    return out
+
+
+@jit
+def _separable_band(src, spatial, constants, start, stop, out):
+    """Rows [start, stop) of the separable filter of H x W x C `src` (C = 1 or 3) into `out`.
+
+    Streams rows start - radius .. stop + radius - 1 (reflected): each is filtered along x
+    as it enters (columns reflected), then paired with the radius rows above it; a row is
+    complete, and written out, once the row radius below it has entered. Working memory
+    is 2 * radius + 4 rows.
+    """
+    height, width, channels = src.shape
+    radius = len(spatial)
+    slots = radius + 1  # ring of filtered rows u - radius .. u and their sums
+    rows = np.empty((slots, channels, width), src.dtype)
+    numerator = np.empty((slots, channels, width), src.dtype)
+    denominator = np.empty((slots, width), src.dtype)
+    padded = np.empty((channels, width + 2 * radius), src.dtype)
+    row_numerator = np.empty_like(padded)
+    row_denominator = np.empty(width + 2 * radius, src.dtype)
+    weight = np.empty(width + 2 * radius, src.dtype)
+    for u in range(start - radius, stop + radius):
+        line = src[reflect(u, height)]
+        for c in range(channels):
+            target = padded[c]
+            for x in range(width):
+                target[x + radius] = line[x, c]
+            for x in range(radius):  # reflected border columns
+                target[x] = line[reflect(x - radius, width), c]
+                target[width + radius + x] = line[reflect(width + x, width), c]
+        # along x: pairs of padded columns up to radius apart
+        row_numerator[:] = padded
+        row_denominator[:] = 1
+        for k in range(1, radius + 1):
+            _add_pairs(
+                padded, padded, k, spatial[k - 1], constants,
+                row_numerator, row_numerator, row_denominator, row_denominator, weight,
+            )  # fmt: skip
+        slot = u % slots
+        for c in range(channels):
+            target = rows[slot, c]
+            for x in range(width):
+                target[x] = row_numerator[c, x + radius] / row_denominator[x + radius]
+        # along y: pairs (u - k, u)
+        numerator[slot] = rows[slot]
+        denominator[slot] = 1
+        for k in range(1, min(radius, u - start + radius) + 1):
+            above = (u - k) % slots
+            _add_pairs(
+                rows[above], rows[slot], 0, spatial[k - 1], constants,
+                numerator[above], numerator[slot], denominator[above], denominator[slot],
+                weight,
+            )  # fmt: skip
+        done = u - radius
+        if done >= start:
+            slot = done % slots
+            for x in range(width):
+                for c in range(channels):
+                    out[done, x, c] = numerator[slot, c, x] / denominator[slot, x]
+
+
+@jit
+def _add_pairs(first, second, shift, spatial_weight, constants, num_first, num_second,
+               den_first, den_second, weight):  # fmt: skip
+    """Weigh the pixel pairs first[:, x] - second[:, x + shift] of two C x L rows (C = 1 or
+    3) and add each end, weighted, to the other's sums (num_* C x L, den_* L).
+
+    One weight serves both ends of a pair (taps +o and -o), halving the work. The colour
+    distance is the L1 norm over the channels. `weight` is scratch of length >= L.
+    """
+    channels, length = first.shape
+    x0 = max(0, -shift)
+    n = length - abs(shift)
+    x1 = x0 + shift
+    # 1-d C-contiguous rows, so that the loops vectorise
+    a0, b0 = first[0][x0 : x0 + n], second[0][x1 : x1 + n]
+    if channels == 3:
+        a1, b1 = first[1][x0 : x0 + n], second[1][x1 : x1 + n]
+        a2, b2 = first[2][x0 : x0 + n], second[2][x1 : x1 + n]
+        for x in range(n):
+            d = abs(b0[x] - a0[x]) + abs(b1[x] - a1[x]) + abs(b2[x] - a2[x])
+            weight[x] = spatial_weight * _range_weight(d, constants)
+    else:
+        for x in range(n):
+            weight[x] = spatial_weight * _range_weight(b0[x] - a0[x], constants)
+    # separate loops: `first` and `second` (and their sums) may be the same row
+    for c in range(channels):
+        target, source = num_first[c][x0 : x0 + n], second[c][x1 : x1 + n]
+        for x in range(n):
+            target[x] += weight[x] * source[x]
+    for c in range(channels):
+        target, source = num_second[c][x1 : x1 + n], first[c][x0 : x0 + n]
+        for x in range(n):
+            target[x] += weight[x] * source[x]
+    total = den_first[x0 : x0 + n]
+    for x in range(n):
+        total[x] += weight[x]
+    total = den_second[x1 : x1 + n]
+    for x in range(n):
+        total[x] += weight[x]

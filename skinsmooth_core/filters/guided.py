@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_image, check_int, filter_image, split_alpha, to_float
-from ._box import for_row_strips, map_tiles, planar, window_sums
+from ._box import for_row_bands
+from ._guided_kernels import area_downsample_band, guided_band, upsample_apply_band
 
 __all__ = ["guided_filter"]
 
@@ -61,6 +62,10 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
     -----
     Borders are reflected (``dcba|abcd``, OpenCV's ``BORDER_REFLECT``). The exact
     filter matches ``cv2.ximgproc.guidedFilter`` on float images in [0, 1].
+    The work is one compiled pass per band of rows: window sums are sliding
+    float64 column and row sums (no drift or stripes on large images), the
+    fit and the box mean of the coefficients stream through a ring buffer, so
+    memory stays a few rows wide. Measured speed: ``docs/benchmarks.md``.
 
     References
     ----------
@@ -106,47 +111,48 @@ def _guided(src, guide, radius, eps, subsample):
     self_guided = guide is src
     n_guide = guide.shape[2]
     a_index = _coefficient_index(n_guide, n_src, self_guided)
+    first, second = _product_table(n_guide, n_src, self_guided)
     out = np.empty_like(src)
     factor = min(subsample, height, width)
     if factor == 1:
-        halo = 2 * radius
 
-        def exact(src_tile, guide_tile=None):
-            src_planes = _plane_major(src_tile)
-            guide_planes = src_planes if guide_tile is None else _plane_major(guide_tile)
-            coefs = _mean_coefficients(src_planes, guide_planes, radius, eps, a_index)
-            out = _apply(coefs, guide_planes[:, halo:-halo, halo:-halo], a_index)
-            return np.moveaxis(out, 0, 2)
+        def exact(start, stop):
+            guided_band(
+                src, guide, self_guided, radius, eps, first, second, a_index, start, stop, out
+            )
 
-        # tiles of about 128 x 256 pixels at radius 8 (measured fastest on 12 MP)
-        return map_tiles(exact, [src] if self_guided else [src, guide], halo, out, planes=1)
+        for_row_bands(exact, height, min_rows=8 * radius)
+        return out
 
     small_guide = _downsample(guide, factor)
     small_src = small_guide if self_guided else _downsample(src, factor)
     small_radius = max(1, round(radius / factor))
-
-    def coefficients(src_tile, guide_tile):
-        src_planes = _plane_major(src_tile)
-        guide_planes = src_planes if self_guided else _plane_major(guide_tile)
-        coefs = _mean_coefficients(src_planes, guide_planes, small_radius, eps, a_index)
-        return np.moveaxis(coefs, 0, 2)
-
     n_coefs = a_index.max() + 1 + n_src
-    small_coefs = np.empty(small_src.shape[:2] + (n_coefs,), src.dtype)
-    map_tiles(coefficients, [small_src, small_guide], 2 * small_radius, small_coefs)
-    small_coefs = planar(small_coefs)
+    coefs = np.empty(small_src.shape[:2] + (n_coefs,), src.dtype)
 
-    def upsample_and_apply(rows):
-        coefs = _upsample_rows(small_coefs, rows, factor)
-        _upsample_columns_and_apply(coefs, guide[rows], a_index, factor, out[rows])
+    def coefficients(start, stop):
+        guided_band(
+            small_src, small_guide, self_guided, small_radius, eps, first, second, a_index,
+            start, stop, coefs,
+        )  # fmt: skip
 
-    for_row_strips(upsample_and_apply, height, width * n_coefs * out.itemsize)
+    for_row_bands(coefficients, len(coefs), min_rows=8 * small_radius)
+
+    def upsample_and_apply(start, stop):
+        upsample_apply_band(coefs, guide, a_index, factor, start, stop, out)
+
+    for_row_bands(upsample_and_apply, height)
     return out
 
 
-def _plane_major(tile):
-    """H x W x K tile -> contiguous K x H x W copy."""
-    return np.ascontiguousarray(np.moveaxis(tile, 2, 0))
+def _downsample(image, factor):
+    """`factor` x `factor` block means of H x W x C `image` (edge-replicated to whole blocks)."""
+    height, width, channels = image.shape
+    out = np.empty((-(-height // factor), -(-width // factor), channels), image.dtype)
+    for_row_bands(
+        lambda start, stop: area_downsample_band(image, factor, start, stop, out), len(out)
+    )
+    return out
 
 
 def _coefficient_index(n_guide, n_src, self_guided):
@@ -159,188 +165,14 @@ def _coefficient_index(n_guide, n_src, self_guided):
     return np.arange(n_guide * n_src).reshape(n_guide, n_src)
 
 
-def _mean_coefficients(src, guide, radius, eps, a_index):
-    """Box-averaged linear coefficients of tiles with a 2 * radius halo on every side.
-
-    `src` is C x H x W and `guide` G x H x W (planes, rows, columns; the same
-    array when self-guided). Returns P x (H - 4 * radius) x (W - 4 * radius): the
-    a planes (see `_coefficient_index`), then b[c]. Plane-major layout: every
-    per-plane operation runs over one contiguous block.
-    """
-    self_guided = src is guide
-    n_src, n_guide = src.shape[0], guide.shape[0]
-    pairs = [(i, j) for i in range(n_guide) for j in range(i, n_guide)]
-    cross = [] if self_guided else [(g, c) for g in range(n_guide) for c in range(n_src)]
-    sources = [] if self_guided else [src]
-    n_planes = n_guide + len(sources) * n_src + len(pairs) + len(cross)
-    stack = np.empty((n_planes,) + guide.shape[1:], guide.dtype)
-    stack[:n_guide] = guide
-    k = n_guide
+def _product_table(n_guide, n_src, self_guided):
+    """The per-pixel quantities whose window means the fit needs, as index pairs into
+    the pixel's values (guide channels, then the source's unless self-guided; -1: none):
+    each value, then the guide products I_i I_j (i <= j), then I_g p_c (c-major)."""
+    n_in = n_guide if self_guided else n_guide + n_src
+    pairs = [(k, -1) for k in range(n_in)]
+    pairs += [(i, j) for i in range(n_guide) for j in range(i, n_guide)]
     if not self_guided:
-        stack[k : k + n_src] = src
-        k += n_src
-    for i, j in pairs:
-        np.multiply(guide[i], guide[j], out=stack[k])
-        k += 1
-    for g, c in cross:
-        np.multiply(guide[g], src[c], out=stack[k])
-        k += 1
-    means = _box_mean(stack, radius)
-    mean_guide = [means[g] for g in range(n_guide)]
-    mean_src = mean_guide if self_guided else [means[n_guide + c] for c in range(n_src)]
-    k = n_guide + len(sources) * n_src
-    var = {}
-    for i, j in pairs:  # guide covariances, in place of E[I_i I_j]
-        var[i, j] = var[j, i] = means[k]
-        var[i, j] -= mean_guide[i] * mean_guide[j]
-        k += 1
-    cov = var if self_guided else {}
-    for g, c in cross:  # guide-source covariances, in place of E[I_g p_c]
-        cov[g, c] = means[k]
-        cov[g, c] -= mean_guide[g] * mean_src[c]
-        k += 1
-    n_a = a_index.max() + 1
-    coefs = np.empty((n_a + n_src,) + means.shape[1:], means.dtype)
-    if n_guide == 1:
-        inv_var = 1.0 / (var[0, 0] + eps)
-        for c in range(n_src):
-            np.multiply(cov[0, c], inv_var, out=coefs[a_index[0, c]])
-    else:
-        inverse = _inverse_3x3(var, eps)
-        for g in range(n_guide):
-            for c in range(n_src):
-                a = coefs[a_index[g, c]]
-                if self_guided:  # (S + eps I)^-1 S = I - eps (S + eps I)^-1
-                    if g <= c:
-                        np.multiply(inverse[g, c], -eps, out=a)
-                        a += float(g == c)
-                else:
-                    np.multiply(inverse[g, 0], cov[0, c], out=a)
-                    a += inverse[g, 1] * cov[1, c]
-                    a += inverse[g, 2] * cov[2, c]
-    for c in range(n_src):
-        b = coefs[n_a + c]
-        b[...] = mean_src[c]
-        for g in range(n_guide):
-            b -= coefs[a_index[g, c]] * mean_guide[g]
-    return _box_mean(coefs, radius)
-
-
-def _box_mean(stack, radius):
-    """Box means of a K x H x W stack, 'valid' along rows and columns (2 * radius fewer)."""
-    size = 2 * radius + 1
-    sums = window_sums(window_sums(stack, size, 1), size, 2)
-    sums *= sums.dtype.type(1.0 / size**2)
-    return sums
-
-
-def _inverse_3x3(var, eps):
-    """Per-pixel inverse of the symmetric 3 x 3 matrix var + eps I, by the adjugate."""
-    s00, s11, s22 = var[0, 0] + eps, var[1, 1] + eps, var[2, 2] + eps
-    s01, s02, s12 = var[0, 1], var[0, 2], var[1, 2]
-    i00 = s11 * s22 - s12 * s12
-    i01 = s02 * s12 - s01 * s22
-    i02 = s01 * s12 - s02 * s11
-    i11 = s00 * s22 - s02 * s02
-    i12 = s01 * s02 - s00 * s12
-    i22 = s00 * s11 - s01 * s01
-    inv_det = 1.0 / (s00 * i00 + s01 * i01 + s02 * i02)
-    for entry in (i00, i01, i02, i11, i12, i22):
-        entry *= inv_det
-    return {
-        (0, 0): i00, (0, 1): i01, (0, 2): i02,
-        (1, 0): i01, (1, 1): i11, (1, 2): i12,
-        (2, 0): i02, (2, 1): i12, (2, 2): i22,
-    }  # fmt: skip
-
-
-def _apply(coefs, guide, a_index):
-    """q[c] = sum_g a[g, c] * guide[g] + b[c] on P x H x W coefficients, G x H x W guide."""
-    n_guide, n_src = a_index.shape
-    n_a = a_index.max() + 1
-    out = coefs[n_a:].copy()
-    product = np.empty_like(guide[0])
-    for c in range(n_src):
-        for g in range(n_guide):
-            out[c] += np.multiply(coefs[a_index[g, c]], guide[g], out=product)
-    return out
-
-
-def _downsample(stack, factor):
-    """Area-average downsampling of H x W x C by an integer factor (edge-replicated to a
-    multiple of it)."""
-    height, width = stack.shape[:2]
-    pad_h, pad_w = -height % factor, -width % factor
-    if pad_h or pad_w:
-        stack = np.pad(stack, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    rows = stack.reshape(stack.shape[0] // factor, factor, *stack.shape[1:])
-    total = rows[:, 0].copy()
-    for i in range(1, factor):  # whole rows first: contiguous runs
-        total += rows[:, i]
-    blocks = total.reshape(total.shape[0], total.shape[1] // factor, factor, total.shape[2])
-    out = blocks[:, :, 0].copy()
-    for j in range(1, factor):
-        out += blocks[:, :, j]
-    out *= stack.dtype.type(1.0 / factor**2)
-    return out
-
-
-def _upsample_rows(small, rows, factor):
-    """Bilinear upsampling along axis 0 of `small` to the full-resolution `rows` (a slice).
-
-    Low-resolution row i is the centre of full-resolution rows [i * factor, (i + 1) * factor).
-    """
-    coord = np.clip((np.arange(rows.start, rows.stop) + 0.5) / factor - 0.5, 0, len(small) - 1)
-    low = coord.astype(np.intp)
-    high = np.minimum(low + 1, len(small) - 1)
-    weight = (coord - low).astype(small.dtype)[:, None, None]
-    out = small[low]
-    out += (small[high] - out) * weight
-    return out
-
-
-def _upsample_columns_and_apply(coefs, guide, a_index, factor, out):
-    """Bilinear upsampling of H x P x w coefficients along the columns by `factor`, fused
-    with :func:`_apply` on the H x W x G `guide`, into the H x W x C `out`.
-
-    Works one output phase (column ``i * factor + phase``) at a time on arrays of the
-    low-resolution width, so no full-resolution coefficient planes are formed.
-    """
-    rows, n_coefs, count = coefs.shape
-    width, n_guide = guide.shape[1:]
-    n_src = a_index.shape[1]
-    n_a = n_coefs - n_src
-    full = count * factor
-    if full != width:  # edge columns up to a whole number of blocks, cropped at the end
-        guide = np.pad(guide, ((0, 0), (0, full - width), (0, 0)), mode="edge")
-    # guide phases: phase_guide[:, phase, g] holds columns phase, phase + factor, ...
-    phase_guide = np.ascontiguousarray(
-        guide.reshape(rows, count, factor, n_guide).transpose(0, 2, 3, 1)
-    )
-    # an edge column on each side stands in for clamping at the borders
-    padded = np.empty((rows, n_coefs, count + 2), coefs.dtype)
-    padded[..., 1:-1] = coefs
-    padded[..., 0] = coefs[..., 0]
-    padded[..., -1] = coefs[..., -1]
-    step = padded[..., 1:] - padded[..., :-1]
-    # output phases: blocks[:, i, phase] is column i * factor + phase
-    direct = full == width and out.flags.c_contiguous
-    blocks = out if direct else np.empty((rows, full, n_src), coefs.dtype)
-    blocks = blocks.reshape(rows, count, factor, n_src)
-    values = np.empty_like(coefs)
-    total = np.empty((rows, count), coefs.dtype)
-    product = np.empty_like(total)
-    for phase in range(factor):
-        offset = (phase + 0.5) / factor - 0.5  # output i * factor + phase sits at i + offset
-        low = 1 if offset >= 0 else 0  # padded index of the low neighbour of i = 0
-        weight = coefs.dtype.type(offset if offset >= 0 else 1 + offset)
-        np.multiply(step[..., low : low + count], weight, out=values)
-        values += padded[..., low : low + count]
-        for c in range(n_src):
-            total[...] = values[:, n_a + c]
-            for g in range(n_guide):
-                np.multiply(values[:, a_index[g, c]], phase_guide[:, phase, g], out=product)
-                total += product
-            blocks[:, :, phase, c] = total
-    if not direct:
-        out[...] = blocks.reshape(rows, full, n_src)[:, :width]
+        pairs += [(g, n_guide + c) for c in range(n_src) for g in range(n_guide)]
+    first, second = np.array(pairs, dtype=np.intp).T.copy()
+    return first, second

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_int, filter_image
-from ._box import map_tiles, window_sums
+from ._box import for_row_bands
+from ._jit import jit
+from ._sliding import reflect, window_row
 
 __all__ = ["local_mean_filter"]
 
@@ -48,9 +50,9 @@ def local_mean_filter(image, radius=5, sigma=0.05):
 
     Notes
     -----
-    Borders are reflected (``dcba|abcd``). Window sums are computed per window
-    (binary doubling of neighbour sums, never running or integral-image sums),
-    so large images show no drift or stripes even in float32.
+    Borders are reflected (``dcba|abcd``). Window sums are sliding sums kept in
+    float64 (compiled, one pass per band of rows), so large images show no
+    drift or stripes, which float32 running or integral-image sums would.
 
     References
     ----------
@@ -75,24 +77,49 @@ def local_mean_filter(image, radius=5, sigma=0.05):
         if radius == 0 or noise == 0:  # also when sigma**2 underflows
             return src.copy()
         out = np.empty_like(src)
-        return map_tiles(lambda tile: _lee(tile, radius, noise), [src], radius, out)
+        band = lambda start, stop: _lee_band(src, radius, float(noise), start, stop, out)  # noqa: E731
+        for_row_bands(band, len(src), min_rows=4 * radius)
+        return out
 
     return filter_image(kernel=kernel, image=image)
 
 
-def _lee(tile: np.ndarray, radius: int, noise) -> np.ndarray:
-    """Lee filter of an H x W x C tile with a `radius` halo on every side; returns the
-    (H - 2r) x (W - 2r) x C centre."""
+@jit
+def _lee_band(src, radius, noise, start, stop, out):
+    """Rows [start, stop) of the Lee filter of H x W x C `src` into `out`."""
+    height, width, channels = src.shape
     size = 2 * radius + 1
-    mean = window_sums(window_sums(tile, size, 0), size, 1)
-    var = window_sums(window_sums(np.square(tile), size, 1), size, 0)
-    scale = mean.dtype.type(1.0 / size**2)
-    mean *= scale
-    var *= scale
-    var -= np.square(mean)  # E[x^2] - E[x]^2
-    np.maximum(var, 0, out=var)
-    gain = np.divide(var, var + noise, out=var)
-    centre = np.subtract(tile[radius:-radius, radius:-radius], mean)
-    centre *= gain
-    centre += mean
-    return centre
+    scale = 1.0 / (size * size)
+    columns = np.zeros((width, 2 * channels))  # per channel: sum x, sum x^2
+    sums = np.empty((width, 2 * channels))
+    for u in range(start - radius, stop + radius):  # row u enters, row u - size leaves
+        if u - size >= start - radius:
+            _slide(src[reflect(u, height)], src[reflect(u - size, height)], columns)
+        else:
+            _slide(src[reflect(u, height)], src[0, :0], columns)
+        row = u - radius
+        if row < start:
+            continue
+        window_row(columns, radius, sums)
+        for x in range(width):
+            for c in range(channels):
+                mean = sums[x, 2 * c] * scale
+                var = max(sums[x, 2 * c + 1] * scale - mean * mean, 0.0)
+                out[row, x, c] = mean + var / (var + noise) * (src[row, x, c] - mean)
+
+
+@jit
+def _slide(enter, leave, columns):
+    """Per column, add row `enter`'s values and squares and remove row `leave`'s (if any)."""
+    if len(leave) == 0:
+        for x in range(enter.shape[0]):
+            for c in range(enter.shape[1]):
+                v = enter[x, c]
+                columns[x, 2 * c] += v
+                columns[x, 2 * c + 1] += v * v
+        return
+    for x in range(enter.shape[0]):
+        for c in range(enter.shape[1]):
+            v, w = enter[x, c], leave[x, c]
+            columns[x, 2 * c] += v - w
+            columns[x, 2 * c + 1] += v * v - w * w

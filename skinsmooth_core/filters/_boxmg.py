@@ -26,7 +26,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import scipy.linalg
 
 from ._box import worker_count
 from ._jit import jit
@@ -38,14 +37,10 @@ _PARALLEL_PIXELS = 1 << 15
 
 
 @jit
-def _off_diagonal_product(stencil, x, i, j, c):
-    """Sum over the 8 neighbours q of (i, j) of A[(i, j), q] * x[q, c]."""
+def _diagonal_product(stencil, x, i, j, c):
+    """Sum over the 4 diagonal neighbours q of (i, j) of A[(i, j), q] * x[q, c]."""
     return (
-        stencil[1, i, j] * x[i, j + 1, c]
-        + stencil[1, i, j - 1] * x[i, j - 1, c]
-        + stencil[2, i, j] * x[i + 1, j, c]
-        + stencil[2, i - 1, j] * x[i - 1, j, c]
-        + stencil[3, i, j] * x[i + 1, j + 1, c]
+        stencil[3, i, j] * x[i + 1, j + 1, c]
         + stencil[3, i - 1, j - 1] * x[i - 1, j - 1, c]
         + stencil[4, i, j] * x[i + 1, j - 1, c]
         + stencil[4, i - 1, j + 1] * x[i - 1, j + 1, c]
@@ -73,24 +68,22 @@ def _line_factors(stencil, axis, pivots, ratios):
 
 
 @jit
-def _row_lines(stencil, pivots, ratios, rhs, x, parity, first_row, stop_row):
+def _row_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, first_row, stop_row):
     """Solve A's rows-block equations exactly on the rows of one parity in [first_row, stop_row).
 
     Indices are padded; rows of one parity are not coupled to each other by a 9-point
-    stencil, so any split of the rows between threads gives the same result.
+    stencil, so any split of the rows between threads gives the same result. Without
+    `nine_point` the diagonal couplings (all zero) are skipped.
     """
     width = x.shape[1] - 2
     for i in range(first_row + (first_row + parity + 1) % 2, stop_row, 2):
         for j in range(1, width + 1):
             for c in range(x.shape[2]):
                 other_rows = (
-                    stencil[2, i, j] * x[i + 1, j, c]
-                    + stencil[2, i - 1, j] * x[i - 1, j, c]
-                    + stencil[3, i, j] * x[i + 1, j + 1, c]
-                    + stencil[3, i - 1, j - 1] * x[i - 1, j - 1, c]
-                    + stencil[4, i, j] * x[i + 1, j - 1, c]
-                    + stencil[4, i - 1, j + 1] * x[i - 1, j + 1, c]
+                    stencil[2, i, j] * x[i + 1, j, c] + stencil[2, i - 1, j] * x[i - 1, j, c]
                 )
+                if nine_point:
+                    other_rows += _diagonal_product(stencil, x, i, j, c)
                 x[i, j, c] = (
                     rhs[i, j, c] - other_rows - stencil[1, i, j - 1] * x[i, j - 1, c]
                 ) * pivots[i, j]
@@ -100,7 +93,7 @@ def _row_lines(stencil, pivots, ratios, rhs, x, parity, first_row, stop_row):
 
 
 @jit
-def _column_lines(stencil, pivots, ratios, rhs, x, parity, first_column, stop_column):
+def _column_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, first_column, stop_column):
     """As `_row_lines` for the columns of one parity in [first_column, stop_column).
 
     All the columns of a band are swept together, row by row (contiguous memory).
@@ -111,13 +104,10 @@ def _column_lines(stencil, pivots, ratios, rhs, x, parity, first_column, stop_co
         for j in range(start, stop_column, 2):
             for c in range(x.shape[2]):
                 other_columns = (
-                    stencil[1, i, j] * x[i, j + 1, c]
-                    + stencil[1, i, j - 1] * x[i, j - 1, c]
-                    + stencil[3, i, j] * x[i + 1, j + 1, c]
-                    + stencil[3, i - 1, j - 1] * x[i - 1, j - 1, c]
-                    + stencil[4, i, j] * x[i + 1, j - 1, c]
-                    + stencil[4, i - 1, j + 1] * x[i - 1, j + 1, c]
+                    stencil[1, i, j] * x[i, j + 1, c] + stencil[1, i, j - 1] * x[i, j - 1, c]
                 )
+                if nine_point:
+                    other_columns += _diagonal_product(stencil, x, i, j, c)
                 x[i, j, c] = (
                     rhs[i, j, c] - other_columns - stencil[2, i - 1, j] * x[i - 1, j, c]
                 ) * pivots[i, j]
@@ -128,15 +118,22 @@ def _column_lines(stencil, pivots, ratios, rhs, x, parity, first_column, stop_co
 
 
 @jit
-def _residual(stencil, rhs, x, out, first_row, stop_row):
+def _residual(stencil, nine_point, rhs, x, out, first_row, stop_row):
     """out = rhs - A x on rows [first_row, stop_row) (padded indices)."""
     width = x.shape[1] - 2
     for i in range(first_row, stop_row):
         for j in range(1, width + 1):
             for c in range(x.shape[2]):
-                out[i, j, c] = rhs[i, j, c] - (
-                    stencil[0, i, j] * x[i, j, c] + _off_diagonal_product(stencil, x, i, j, c)
+                product = (
+                    stencil[0, i, j] * x[i, j, c]
+                    + stencil[1, i, j] * x[i, j + 1, c]
+                    + stencil[1, i, j - 1] * x[i, j - 1, c]
+                    + stencil[2, i, j] * x[i + 1, j, c]
+                    + stencil[2, i - 1, j] * x[i - 1, j, c]
                 )
+                if nine_point:
+                    product += _diagonal_product(stencil, x, i, j, c)
+                out[i, j, c] = rhs[i, j, c] - product
 
 
 @jit
@@ -305,6 +302,50 @@ def _galerkin(stencil, weights, coarse):
                             coarse[plane, big_i + 1, big_j + 1] += value
 
 
+@jit
+def _cholesky(matrix):
+    """Lower Cholesky factor of a small SPD matrix (no BLAS threads for a few hundred rows)."""
+    size = matrix.shape[0]
+    factor = np.zeros_like(matrix)
+    for j in range(size):
+        total = matrix[j, j]
+        for k in range(j):
+            total -= factor[j, k] * factor[j, k]
+        factor[j, j] = np.sqrt(total)
+        for i in range(j + 1, size):
+            total = matrix[i, j]
+            for k in range(j):
+                total -= factor[i, k] * factor[j, k]
+            factor[i, j] = total / factor[j, j]
+    return factor
+
+
+@jit
+def _cholesky_solve(factor, rhs, out):
+    """out = (L L^T)^-1 rhs, rhs and out padded grids flattened row by row inside."""
+    height, width, channels = rhs.shape[0] - 2, rhs.shape[1] - 2, rhs.shape[2]
+    size = height * width
+    values = np.empty((size, channels))
+    for k in range(size):
+        for c in range(channels):
+            values[k, c] = rhs[k // width + 1, k % width + 1, c]
+    for k in range(size):  # forward: L y = rhs
+        for m in range(k):
+            for c in range(channels):
+                values[k, c] -= factor[k, m] * values[m, c]
+        for c in range(channels):
+            values[k, c] /= factor[k, k]
+    for k in range(size - 1, -1, -1):  # backward: L^T x = y
+        for m in range(k + 1, size):
+            for c in range(channels):
+                values[k, c] -= factor[m, k] * values[m, c]
+        for c in range(channels):
+            values[k, c] /= factor[k, k]
+    for k in range(size):
+        for c in range(channels):
+            out[k // width + 1, k % width + 1, c] = values[k, c]
+
+
 def five_point_stencil(weight_x, weight_y, mass=1.0):
     """Padded stencil of diag(mass) + the Laplacian with edge weights weight_x, weight_y."""
     height, width = weight_x.shape[0], weight_y.shape[1]
@@ -339,7 +380,7 @@ def _dense_matrix(stencil):
 
 
 class Hierarchy:
-    """Multigrid levels for a padded stencil; ``precondition`` applies one V-cycle.
+    """Multigrid levels for a padded 5-point stencil; ``precondition`` applies one V-cycle.
 
     Use as a context manager: the thread pool and the work arrays (for `channels`
     right-hand sides) live for the ``with`` block.
@@ -359,7 +400,7 @@ class Hierarchy:
             _galerkin(stencil, weights, coarse)
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
-        self.coarsest = scipy.linalg.cho_factor(_dense_matrix(stencil))
+        self.coarsest = _cholesky(_dense_matrix(stencil))
         self.stencil = self.levels[0][0] if self.levels else stencil
         self.channels = channels
         self.pool = self.work = None
@@ -390,20 +431,21 @@ class Hierarchy:
         for future in futures:
             future.result()
 
-    def residual(self, rhs, x, out, stencil=None):
-        """out = rhs - A x (A: the finest level unless `stencil` is given)."""
-        stencil = self.stencil if stencil is None else stencil
-        self._run(_residual, out.shape[0] - 2, out, stencil, rhs, x, out)
+    def residual(self, rhs, x, out, level=0):
+        """out = rhs - A x (A: the finest level's matrix unless another `level` is given)."""
+        stencil = self.levels[level][0] if self.levels else self.stencil
+        self._run(_residual, out.shape[0] - 2, out, stencil, level > 0, rhs, x, out)
         return out
 
-    def _smooth(self, stencil, factors, rhs, x, reverse):
+    def _smooth(self, level, rhs, x, reverse):
         """Zebra line Gauss-Seidel: even then odd rows, even then odd columns (or reversed)."""
         rows, columns = x.shape[0] - 2, x.shape[1] - 2
         sweeps = [(_row_lines, rows, 0, 0), (_row_lines, rows, 0, 1)]
         sweeps += [(_column_lines, columns, 2, 0), (_column_lines, columns, 2, 1)]
+        stencil, _, factors = self.levels[level]
         for kernel, extent, plane, parity in reversed(sweeps) if reverse else sweeps:
             pivots, ratios = factors[plane], factors[plane + 1]
-            self._run(kernel, extent, x, stencil, pivots, ratios, rhs, x, parity)
+            self._run(kernel, extent, x, stencil, level > 0, pivots, ratios, rhs, x, parity)
 
     def precondition(self, rhs, level=0):
         """One symmetric V-cycle from zero: an approximation of A^-1 rhs.
@@ -412,17 +454,15 @@ class Hierarchy:
         """
         x, residual, _ = self.work[level]
         if level == len(self.levels):
-            interior = rhs[1:-1, 1:-1]
-            flat = scipy.linalg.cho_solve(self.coarsest, interior.reshape(-1, rhs.shape[2]))
-            x[1:-1, 1:-1] = flat.reshape(interior.shape)
+            _cholesky_solve(self.coarsest, rhs, x)
             return x
-        stencil, weights, factors = self.levels[level]
+        weights = self.levels[level][1]
         x.fill(0.0)
-        self._smooth(stencil, factors, rhs, x, reverse=False)
-        self.residual(rhs, x, residual, stencil)
+        self._smooth(level, rhs, x, reverse=False)
+        self.residual(rhs, x, residual, level)
         coarse_rhs = self.work[level + 1][2]
         self._run(_restrict, coarse_rhs.shape[0] - 2, coarse_rhs, weights, residual, coarse_rhs)
         correction = self.precondition(coarse_rhs, level + 1)
         self._run(_prolong_add, x.shape[0] - 2, x, weights, correction, x)
-        self._smooth(stencil, factors, rhs, x, reverse=True)
+        self._smooth(level, rhs, x, reverse=True)
         return x

@@ -225,13 +225,16 @@ class _ClusterCorrection:
     low-energy modes that 2 x 2 coarsening cannot represent).
     """
 
-    def __init__(self, matrix, weight_x, weight_y, strong):
+    def __init__(self, weight_x, weight_y, strong):
         height, width = weight_x.shape[0], weight_y.shape[1]
         index = np.arange(height * width).reshape(height, width)
-        joined_x, joined_y = weight_x >= strong, weight_y >= strong
-        first = np.concatenate([index[:, :-1][joined_x], index[:-1, :][joined_y]])
-        second = np.concatenate([index[:, 1:][joined_x], index[1:, :][joined_y]])
-        graph = sp.csr_matrix((np.ones(first.size), (first, second)), shape=(height * width,) * 2)
+        first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+        second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+        weight = np.concatenate([weight_x.ravel(), weight_y.ravel()])
+        joined = weight >= strong
+        graph = sp.csr_matrix(
+            (np.ones(joined.sum()), (first[joined], second[joined])), shape=(height * width,) * 2
+        )
         _, component = connected_components(graph, directed=False)
         in_cluster = np.bincount(component)[component] > 1
         _, label = np.unique(component[in_cluster], return_inverse=True)
@@ -240,11 +243,21 @@ class _ClusterCorrection:
         self.labels = np.pad(labels.reshape(height, width), 1, constant_values=-1)
         self.count = int(label.max()) + 1 if label.size else 0
         if self.count:
-            indicator = sp.csr_matrix(
-                (np.ones(label.size), (np.flatnonzero(in_cluster), label)),
-                shape=(height * width, self.count),
-            )
-            self.factor = _factorise(indicator.T @ matrix @ indicator)
+            # Z^T A Z: cluster sizes plus the weights leaving each cluster on the diagonal,
+            # minus the weights between two clusters off it
+            first, second = labels[first], labels[second]
+            crossing = first != second
+            first, second, weight = first[crossing], second[crossing], weight[crossing]
+            diagonal = np.bincount(label, minlength=self.count).astype(np.float64)
+            for end in (first, second):
+                diagonal += np.bincount(end[end >= 0], weight[end >= 0], minlength=self.count)
+            both = (first >= 0) & (second >= 0)
+            first, second, weight = first[both], second[both], weight[both]
+            rows = np.concatenate([np.arange(self.count), first, second])
+            columns = np.concatenate([np.arange(self.count), second, first])
+            values = np.concatenate([diagonal, -weight, -weight])
+            shape = (self.count, self.count)
+            self.factor = _factorise(sp.csc_matrix((values, (rows, columns)), shape=shape))
 
     def add_to(self, residual, out):
         """out += Z (Z^T A Z)^-1 Z^T residual."""
@@ -263,9 +276,8 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
     height, width, channels = rhs.shape
     stencil = five_point_stencil(weight_x, weight_y)
     hierarchy = Hierarchy(stencil, _COARSEST_PIXELS, channels)
-    matrix = _system_matrix(np.ones((height, width)), weight_x, weight_y)
     clusters = _ClusterCorrection(
-        matrix, weight_x, weight_y, _STRONG * max(weight_x.max(initial=0), weight_y.max(initial=0))
+        weight_x, weight_y, _STRONG * max(weight_x.max(initial=0), weight_y.max(initial=0))
     )
     b = np.zeros((height + 2, width + 2, channels))
     b[1:-1, 1:-1] = rhs

@@ -410,7 +410,10 @@ class Hierarchy:
             self.pool = ThreadPoolExecutor(worker_count())
         # per level: correction, residual and right-hand side (the finest level's is the caller's)
         shapes = [level[0].shape[1:] for level in self.levels] + [self.coarsest_shape]
-        self.work = [[np.zeros((*shape, self.channels)) for _ in range(3)] for shape in shapes]
+        self.work = [
+            [np.zeros((*shape, self.channels)) for _ in range(3 if level else 2)]
+            for level, shape in enumerate(shapes)
+        ]
         return self
 
     def __exit__(self, *exc):
@@ -418,7 +421,7 @@ class Hierarchy:
             self.pool.shutdown()
         self.pool = self.work = None
 
-    def _run(self, kernel, extent, grid, *args):
+    def run(self, kernel, extent, grid, *args):
         """kernel(*args, first, stop) over padded rows or columns 1..extent, in bands."""
         if self.pool is None or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
             kernel(*args, 1, extent + 1)
@@ -434,7 +437,7 @@ class Hierarchy:
     def residual(self, rhs, x, out, level=0):
         """out = rhs - A x (A: the finest level's matrix unless another `level` is given)."""
         stencil = self.levels[level][0] if self.levels else self.stencil
-        self._run(_residual, out.shape[0] - 2, out, stencil, level > 0, rhs, x, out)
+        self.run(_residual, out.shape[0] - 2, out, stencil, level > 0, rhs, x, out)
         return out
 
     def _smooth(self, level, rhs, x, reverse):
@@ -445,14 +448,14 @@ class Hierarchy:
         stencil, _, factors = self.levels[level]
         for kernel, extent, plane, parity in reversed(sweeps) if reverse else sweeps:
             pivots, ratios = factors[plane], factors[plane + 1]
-            self._run(kernel, extent, x, stencil, level > 0, pivots, ratios, rhs, x, parity)
+            self.run(kernel, extent, x, stencil, level > 0, pivots, ratios, rhs, x, parity)
 
     def precondition(self, rhs, level=0):
         """One symmetric V-cycle from zero: an approximation of A^-1 rhs.
 
         Returns a work array of the hierarchy, overwritten by the next call.
         """
-        x, residual, _ = self.work[level]
+        x, residual = self.work[level][:2]
         if level == len(self.levels):
             _cholesky_solve(self.coarsest, rhs, x)
             return x
@@ -461,8 +464,8 @@ class Hierarchy:
         self._smooth(level, rhs, x, reverse=False)
         self.residual(rhs, x, residual, level)
         coarse_rhs = self.work[level + 1][2]
-        self._run(_restrict, coarse_rhs.shape[0] - 2, coarse_rhs, weights, residual, coarse_rhs)
+        self.run(_restrict, coarse_rhs.shape[0] - 2, coarse_rhs, weights, residual, coarse_rhs)
         correction = self.precondition(coarse_rhs, level + 1)
-        self._run(_prolong_add, x.shape[0] - 2, x, weights, correction, x)
+        self.run(_prolong_add, x.shape[0] - 2, x, weights, correction, x)
         self._smooth(level, rhs, x, reverse=True)
         return x

@@ -95,14 +95,22 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     their surroundings by weights near 1. Their near-constant modes have low
     energy, so no local smoother reduces them, and a 2 x 2 coarse grid cannot
     represent them; plain aggregation multigrid, classical algebraic multigrid
-    (pyamg's Ruge-Stuben: 26 iterations, 16 s for 1 MP) and black-box
+    (pyamg 5.4's Ruge-Stuben as the preconditioner: 26 iterations, 16 s for 1 MP
+    even with a compiled V-cycle) and black-box
     multigrid alone (73 iterations) all converge slowly. The preconditioner
     therefore adds the exact solve on the span of the clusters' indicator
     vectors (clusters: connected pixels joined by weights of at least 0.1 times
     the largest weight; one sparse LU of their small Galerkin matrix), before
-    and after the multigrid V-cycle. Measured on a 1 MP photo (1154 x 866, the
-    benchmark's crop, lam=1, alpha=1.2): 13 iterations, about 6 CPU seconds
-    (setup: 1 s), max error 2e-6 against the direct solve.
+    and after the multigrid V-cycle. Kernels are compiled with numba and run
+    on row bands of the filters' thread pool.
+
+    Measured (``benchmarks/bench_filters.py``; 2-core machine under other
+    load, so wall times are noisy): on the benchmark's 1 MP photo crop
+    (1154 x 866 RGB, lam=1, alpha=1.2) 14 iterations, about 5 CPU seconds
+    (3.8 on one thread, of which setup 0.6), max error 2e-6 against the direct
+    solve (which takes 7-9 CPU seconds and 1 GB); tol=1e-5 and 1e-6 take 16 and
+    19 iterations. On the 12 MP benchmark image about 60 CPU seconds and
+    5.8 GB peak memory (linear in the pixel count).
 
     References
     ----------
@@ -192,9 +200,9 @@ def _cluster_sums(labels, values, out):
 
 
 @jit
-def _cluster_spread(labels, per_cluster, out):
-    """out[pixel] += per_cluster[label of pixel] for the pixels in clusters."""
-    for i in range(labels.shape[0]):
+def _cluster_spread(labels, per_cluster, out, first_row, stop_row):
+    """out[pixel] += per_cluster[label of pixel] for the pixels in clusters, on some rows."""
+    for i in range(first_row, stop_row):
         for j in range(labels.shape[1]):
             label = labels[i, j]
             if label >= 0:
@@ -203,15 +211,36 @@ def _cluster_spread(labels, per_cluster, out):
 
 
 @jit
-def _cg_step(x, r, p, q, step, residual_max):
-    """x += step * p, r -= step * q (per channel); residual_max = max |r| per channel."""
-    residual_max[:] = 0.0
-    for i in range(x.shape[0]):
+def _cg_step(x, r, p, minus_ap, step, row_max, first_row, stop_row):
+    """x += step * p, r += step * minus_ap (per channel); row_max[i] = max |r| on row i."""
+    for i in range(first_row, stop_row):
+        for c in range(x.shape[2]):
+            row_max[i, c] = 0.0
         for j in range(x.shape[1]):
             for c in range(x.shape[2]):
                 x[i, j, c] += step[c] * p[i, j, c]
-                r[i, j, c] -= step[c] * q[i, j, c]
-                residual_max[c] = max(residual_max[c], abs(r[i, j, c]))
+                r[i, j, c] += step[c] * minus_ap[i, j, c]
+                row_max[i, c] = max(row_max[i, c], abs(r[i, j, c]))
+
+
+@jit
+def _row_dots(a, b, row_sums, first_row, stop_row):
+    """row_sums[i, c] = sum over row i of a * b (channel c)."""
+    for i in range(first_row, stop_row):
+        for c in range(a.shape[2]):
+            row_sums[i, c] = 0.0
+        for j in range(a.shape[1]):
+            for c in range(a.shape[2]):
+                row_sums[i, c] += a[i, j, c] * b[i, j, c]
+
+
+@jit
+def _new_direction(p, z, beta, first_row, stop_row):
+    """p = z + beta * p (per channel)."""
+    for i in range(first_row, stop_row):
+        for j in range(p.shape[1]):
+            for c in range(p.shape[2]):
+                p[i, j, c] = z[i, j, c] + beta[c] * p[i, j, c]
 
 
 class _ClusterCorrection:
@@ -259,12 +288,12 @@ class _ClusterCorrection:
             shape = (self.count, self.count)
             self.factor = _factorise(sp.csc_matrix((values, (rows, columns)), shape=shape))
 
-    def add_to(self, residual, out):
-        """out += Z (Z^T A Z)^-1 Z^T residual."""
+    def add_to(self, residual, out, run):
+        """out += Z (Z^T A Z)^-1 Z^T residual; `run` runs a row kernel on bands."""
         if self.count:
             sums = np.empty((self.count, residual.shape[2]))
             _cluster_sums(self.labels, residual, sums)
-            _cluster_spread(self.labels, self.factor.solve(sums), out)
+            run(_cluster_spread, out.shape[0] - 2, out, self.labels, self.factor.solve(sums), out)
         return out
 
 
@@ -284,22 +313,25 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
     target = tol * np.abs(rhs).max()
 
     z, scratch = np.zeros_like(b), np.zeros_like(b)
+    row_values = np.zeros((height + 2, channels))
+    run = hierarchy.run
 
     def precondition(r):
         """z = M r, symmetric: cluster correction, multigrid V-cycle, cluster correction."""
         z.fill(0.0)
-        clusters.add_to(r, z)
+        clusters.add_to(r, z, run)
         np.add(z, hierarchy.precondition(hierarchy.residual(r, z, scratch)), out=z)
-        return clusters.add_to(hierarchy.residual(r, z, scratch), z)
+        return clusters.add_to(hierarchy.residual(r, z, scratch), z, run)
 
     def dot(a, c):
-        return np.einsum("ijc,ijc->c", a, c)
+        run(_row_dots, height, a, a, c, row_values)
+        return row_values.sum(axis=0)
 
     with hierarchy:
         x = b.copy()  # warm start: the input image
         r = hierarchy.residual(b, x, np.zeros_like(b))
         residual_max = np.abs(r).max(axis=(0, 1))
-        q, zero = np.zeros_like(b), np.zeros_like(b)
+        minus_ap = np.zeros_like(b)
         p = rz = None
         for _ in range(_MAX_ITERATIONS):
             if (residual_max <= target).all():
@@ -314,13 +346,13 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
             if p is None:
                 p = z.copy()
             else:
-                p *= rz_next / np.maximum(rz, _TINY)
-                p += z
+                run(_new_direction, height, p, p, z, rz_next / np.maximum(rz, _TINY))
             rz = rz_next
-            hierarchy.residual(zero, p, q)
-            q *= -1.0
-            step = rz / np.maximum(dot(p, q), _TINY)
-            _cg_step(x, r, p, q, step, residual_max)
+            minus_ap.fill(0.0)
+            hierarchy.residual(minus_ap, p, minus_ap)
+            step = rz / np.maximum(-dot(p, minus_ap), _TINY)
+            run(_cg_step, height, x, x, r, p, minus_ap, step, row_values)
+            residual_max = row_values.max(axis=0)
         else:
             warnings.warn(
                 f"wls_filter: iterative solver stopped after {_MAX_ITERATIONS} iterations at "

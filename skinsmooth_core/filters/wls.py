@@ -95,9 +95,9 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     their surroundings by weights near 1. Their near-constant modes have low
     energy, so no local smoother reduces them, and a 2 x 2 coarse grid cannot
     represent them; plain aggregation multigrid, classical algebraic multigrid
-    (pyamg 5.4's Ruge-Stuben as the preconditioner: 26 iterations, 16 s for 1 MP
-    even with a compiled V-cycle) and black-box
-    multigrid alone (73 iterations) all converge slowly. The preconditioner
+    (pyamg 5.4's Ruge-Stuben as the preconditioner: 26 iterations, 16 s for
+    1 MP even with a compiled V-cycle) and black-box multigrid alone (73
+    iterations) all converge slowly. The preconditioner
     therefore adds the exact solve on the span of the clusters' indicator
     vectors (clusters: connected pixels joined by weights of at least 0.1 times
     the largest weight; one sparse LU of their small Galerkin matrix), before

@@ -383,11 +383,14 @@ class Hierarchy:
     """Multigrid levels for a padded 5-point stencil; ``precondition`` applies one V-cycle.
 
     Use as a context manager: the thread pool and the work arrays (for `channels`
-    right-hand sides) live for the ``with`` block.
+    right-hand sides) live for the ``with`` block. The levels are built in float64
+    and stored, like the V-cycle's work arrays, in `dtype` (float32 halves the
+    memory traffic; a preconditioner needs no more precision). ``residual``
+    uses the float64 finest stencil.
     """
 
-    def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, channels=3):
-        self.levels = []
+    def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, channels=3, dtype=np.float32):
+        self.stencil, self.dtype, self.levels = stencil, dtype, []
         while (stencil.shape[1] - 2) * (stencil.shape[2] - 2) > coarsest_pixels:
             height, width = stencil.shape[1] - 2, stencil.shape[2] - 2
             weights = np.zeros((4, height + 2, width + 2))
@@ -395,13 +398,12 @@ class Hierarchy:
             factors = np.zeros((4, height + 2, width + 2))
             _line_factors(stencil, 1, factors[0], factors[1])
             _line_factors(stencil, 0, factors[2], factors[3])
-            self.levels.append((stencil, weights, factors))
             coarse = np.zeros((5, (height + 1) // 2 + 2, (width + 1) // 2 + 2))
             _galerkin(stencil, weights, coarse)
+            self.levels.append(tuple(a.astype(dtype) for a in (stencil, weights, factors)))
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
         self.coarsest = _cholesky(_dense_matrix(stencil))
-        self.stencil = self.levels[0][0] if self.levels else stencil
         self.channels = channels
         self.pool = self.work = None
 
@@ -411,8 +413,7 @@ class Hierarchy:
         # per level: correction, residual and right-hand side (the finest level's is the caller's)
         shapes = [level[0].shape[1:] for level in self.levels] + [self.coarsest_shape]
         self.work = [
-            [np.zeros((*shape, self.channels)) for _ in range(3 if level else 2)]
-            for level, shape in enumerate(shapes)
+            [np.zeros((*shape, self.channels), self.dtype) for _ in range(3)] for shape in shapes
         ]
         return self
 
@@ -434,10 +435,11 @@ class Hierarchy:
         for future in futures:
             future.result()
 
-    def residual(self, rhs, x, out, level=0):
-        """out = rhs - A x (A: the finest level's matrix unless another `level` is given)."""
-        stencil = self.levels[level][0] if self.levels else self.stencil
-        self.run(_residual, out.shape[0] - 2, out, stencil, level > 0, rhs, x, out)
+    def residual(self, rhs, x, out, level=None):
+        """out = rhs - A x (A: the float64 finest matrix unless a V-cycle `level` is given)."""
+        stencil = self.stencil if level is None else self.levels[level][0]
+        nine_point = level is not None and level > 0
+        self.run(_residual, out.shape[0] - 2, out, stencil, nine_point, rhs, x, out)
         return out
 
     def _smooth(self, level, rhs, x, reverse):
@@ -455,7 +457,10 @@ class Hierarchy:
 
         Returns a work array of the hierarchy, overwritten by the next call.
         """
-        x, residual = self.work[level][:2]
+        x, residual, own_rhs = self.work[level]
+        if rhs.dtype != self.dtype:
+            own_rhs[...] = rhs
+            rhs = own_rhs
         if level == len(self.levels):
             _cholesky_solve(self.coarsest, rhs, x)
             return x

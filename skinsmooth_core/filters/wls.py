@@ -23,7 +23,7 @@ _REC709 = np.array([0.2126, 0.7152, 0.0722])
 _DIRECT_MAX_PIXELS = 1 << 16
 _COARSEST_PIXELS = 1024  # multigrid: dense solve at or below this size
 # pixels joined by weights >= this fraction of the largest weight form clusters
-_STRONG = 0.1
+_STRONG = 0.01
 _MAX_ITERATIONS = 200
 _TINY = np.finfo(float).tiny
 _SOLVERS = ("auto", "direct", "iterative")
@@ -85,8 +85,8 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     Notes
     -----
     Borders: the smoothness term only couples pixels inside the image (natural
-    boundary condition), as in Farbman et al.'s code. Computations are in
-    float64.
+    boundary condition), as in Farbman et al.'s code. The system is solved in
+    float64 (the multigrid part of the preconditioner runs in float32).
 
     The system is hard for iterative solvers: the weights span 4 orders of
     magnitude (1e4 between equal neighbours, below 1 across edges), and in
@@ -99,18 +99,19 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     1 MP even with a compiled V-cycle) and black-box multigrid alone (73
     iterations) all converge slowly. The preconditioner
     therefore adds the exact solve on the span of the clusters' indicator
-    vectors (clusters: connected pixels joined by weights of at least 0.1 times
+    vectors (clusters: connected pixels joined by weights of at least 0.01 times
     the largest weight; one sparse LU of their small Galerkin matrix), before
     and after the multigrid V-cycle. Kernels are compiled with numba and run
     on row bands of the filters' thread pool.
 
     Measured (``benchmarks/bench_filters.py``; 2-core machine under other
     load, so wall times are noisy): on the benchmark's 1 MP photo crop
-    (1154 x 866 RGB, lam=1, alpha=1.2) 14 iterations, about 5 CPU seconds
-    (3.8 on one thread, of which setup 0.6), max error 2e-6 against the direct
-    solve (which takes 7-9 CPU seconds and 1 GB); tol=1e-5 and 1e-6 take 16 and
-    19 iterations. On the 12 MP benchmark image about 60 CPU seconds and
-    5.8 GB peak memory (linear in the pixel count).
+    (1154 x 866 RGB, lam=1, alpha=1.2) 14 iterations, about 4 CPU seconds
+    (setup 0.6), max error 2e-6 against the direct solve (which takes 7-9 CPU
+    seconds and 1 GB); tol=1e-5 and 1e-6 take 16 and 19 iterations. Stronger
+    smoothing needs more (lam=10 with alpha=2: 30 iterations on a 0.3 MP
+    crop). On the 12 MP benchmark image about 50 CPU seconds and 5 GB peak
+    memory (linear in the pixel count).
 
     References
     ----------

@@ -16,7 +16,7 @@ Stencils are stored symmetric, one plane per coupling direction, on grids padded
 by one zero pixel on every side (so no kernel needs bounds checks):
 ``stencil[0]`` the diagonal, ``[1]`` the coupling of (i, j) with (i, j+1), ``[2]``
 with (i+1, j), ``[3]`` with (i+1, j+1) and ``[4]`` with (i+1, j-1). Vectors are
-padded H+2 x W+2 x C arrays (C right-hand sides at once); their border stays 0.
+padded H+2 x W+2 x 3 arrays (3 right-hand sides at once); their border stays 0.
 
 Kernels run on row bands from a thread pool (they release the GIL).
 """
@@ -30,21 +30,12 @@ import numpy as np
 from ._box import worker_count
 from ._jit import jit
 
+# the kernels solve this many right-hand sides at once (a constant, so loops over them unroll)
+CHANNELS = 3
 # grids at or below this many pixels are solved directly (dense Cholesky)
 COARSEST_PIXELS = 256
 # below this many pixels a level's kernels run on one thread (pool overhead dominates)
 _PARALLEL_PIXELS = 1 << 15
-
-
-@jit
-def _diagonal_product(stencil, x, i, j, c):
-    """Sum over the 4 diagonal neighbours q of (i, j) of A[(i, j), q] * x[q, c]."""
-    return (
-        stencil[3, i, j] * x[i + 1, j + 1, c]
-        + stencil[3, i - 1, j - 1] * x[i - 1, j - 1, c]
-        + stencil[4, i, j] * x[i + 1, j - 1, c]
-        + stencil[4, i - 1, j + 1] * x[i - 1, j + 1, c]
-    )
 
 
 @jit
@@ -68,32 +59,39 @@ def _line_factors(stencil, axis, pivots, ratios):
 
 
 @jit
-def _row_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, first_row, stop_row):
+def _row_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, from_zero, first_row, stop_row):
     """Solve A's rows-block equations exactly on the rows of one parity in [first_row, stop_row).
 
     Indices are padded; rows of one parity are not coupled to each other by a 9-point
     stencil, so any split of the rows between threads gives the same result. Without
-    `nine_point` the diagonal couplings (all zero) are skipped.
+    `nine_point` the diagonal couplings (all zero) are skipped; with `from_zero` the
+    other rows are taken as zero (whatever `x` holds there).
     """
     width = x.shape[1] - 2
     for i in range(first_row + (first_row + parity + 1) % 2, stop_row, 2):
         for j in range(1, width + 1):
-            for c in range(x.shape[2]):
-                other_rows = (
-                    stencil[2, i, j] * x[i + 1, j, c] + stencil[2, i - 1, j] * x[i - 1, j, c]
-                )
-                if nine_point:
-                    other_rows += _diagonal_product(stencil, x, i, j, c)
-                x[i, j, c] = (
-                    rhs[i, j, c] - other_rows - stencil[1, i, j - 1] * x[i, j - 1, c]
-                ) * pivots[i, j]
+            north, south, west = stencil[2, i, j], stencil[2, i - 1, j], stencil[1, i, j - 1]
+            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
+            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
+            pivot = pivots[i, j]
+            for c in range(CHANNELS):
+                value = rhs[i, j, c] - west * x[i, j - 1, c]
+                if not from_zero:
+                    value -= north * x[i + 1, j, c] + south * x[i - 1, j, c]
+                    if nine_point:
+                        value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
+                        value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                x[i, j, c] = value * pivot
         for j in range(width - 1, 0, -1):
-            for c in range(x.shape[2]):
-                x[i, j, c] -= ratios[i, j] * x[i, j + 1, c]
+            ratio = ratios[i, j]
+            for c in range(CHANNELS):
+                x[i, j, c] -= ratio * x[i, j + 1, c]
 
 
 @jit
-def _column_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, first_column, stop_column):
+def _column_lines(
+    stencil, nine_point, pivots, ratios, rhs, x, parity, from_zero, first_column, stop_column
+):
     """As `_row_lines` for the columns of one parity in [first_column, stop_column).
 
     All the columns of a band are swept together, row by row (contiguous memory).
@@ -102,19 +100,23 @@ def _column_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, first_col
     start = first_column + (first_column + parity + 1) % 2
     for i in range(1, height + 1):
         for j in range(start, stop_column, 2):
-            for c in range(x.shape[2]):
-                other_columns = (
-                    stencil[1, i, j] * x[i, j + 1, c] + stencil[1, i, j - 1] * x[i, j - 1, c]
-                )
-                if nine_point:
-                    other_columns += _diagonal_product(stencil, x, i, j, c)
-                x[i, j, c] = (
-                    rhs[i, j, c] - other_columns - stencil[2, i - 1, j] * x[i - 1, j, c]
-                ) * pivots[i, j]
+            east, west, south = stencil[1, i, j], stencil[1, i, j - 1], stencil[2, i - 1, j]
+            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
+            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
+            pivot = pivots[i, j]
+            for c in range(CHANNELS):
+                value = rhs[i, j, c] - south * x[i - 1, j, c]
+                if not from_zero:
+                    value -= east * x[i, j + 1, c] + west * x[i, j - 1, c]
+                    if nine_point:
+                        value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
+                        value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                x[i, j, c] = value * pivot
     for i in range(height - 1, 0, -1):
         for j in range(start, stop_column, 2):
-            for c in range(x.shape[2]):
-                x[i, j, c] -= ratios[i, j] * x[i + 1, j, c]
+            ratio = ratios[i, j]
+            for c in range(CHANNELS):
+                x[i, j, c] -= ratio * x[i + 1, j, c]
 
 
 @jit
@@ -123,17 +125,18 @@ def _residual(stencil, nine_point, rhs, x, out, first_row, stop_row):
     width = x.shape[1] - 2
     for i in range(first_row, stop_row):
         for j in range(1, width + 1):
-            for c in range(x.shape[2]):
-                product = (
-                    stencil[0, i, j] * x[i, j, c]
-                    + stencil[1, i, j] * x[i, j + 1, c]
-                    + stencil[1, i, j - 1] * x[i, j - 1, c]
-                    + stencil[2, i, j] * x[i + 1, j, c]
-                    + stencil[2, i - 1, j] * x[i - 1, j, c]
-                )
+            centre, east, west = stencil[0, i, j], stencil[1, i, j], stencil[1, i, j - 1]
+            north, south = stencil[2, i, j], stencil[2, i - 1, j]
+            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
+            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
+            for c in range(CHANNELS):
+                value = rhs[i, j, c] - centre * x[i, j, c]
+                value -= east * x[i, j + 1, c] + west * x[i, j - 1, c]
+                value -= north * x[i + 1, j, c] + south * x[i - 1, j, c]
                 if nine_point:
-                    product += _diagonal_product(stencil, x, i, j, c)
-                out[i, j, c] = rhs[i, j, c] - product
+                    value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
+                    value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                out[i, j, c] = value
 
 
 @jit
@@ -147,7 +150,7 @@ def _restrict(weights, fine, coarse, first_row, stop_row):
     fine_height, fine_width = fine.shape[0] - 2, fine.shape[1] - 2
     for big_i in range(first_row, stop_row):
         for big_j in range(1, coarse_width + 1):
-            for c in range(fine.shape[2]):
+            for c in range(CHANNELS):
                 coarse[big_i, big_j, c] = 0.0
             for row in range(2 * (big_i - 1) - 1, 2 * (big_i - 1) + 2):
                 if row < 0 or row >= fine_height:
@@ -158,7 +161,7 @@ def _restrict(weights, fine, coarse, first_row, stop_row):
                         continue
                     dj = big_j - 1 - column // 2
                     weight = weights[2 * di + dj, row + 1, column + 1]
-                    for c in range(fine.shape[2]):
+                    for c in range(CHANNELS):
                         coarse[big_i, big_j, c] += weight * fine[row + 1, column + 1, c]
 
 
@@ -170,12 +173,14 @@ def _prolong_add(weights, coarse, fine, first_row, stop_row):
         big_i = (i - 1) // 2 + 1
         for j in range(1, width + 1):
             big_j = (j - 1) // 2 + 1
-            for c in range(fine.shape[2]):
+            south_west, south_east = weights[0, i, j], weights[1, i, j]
+            north_west, north_east = weights[2, i, j], weights[3, i, j]
+            for c in range(CHANNELS):
                 fine[i, j, c] += (
-                    weights[0, i, j] * coarse[big_i, big_j, c]
-                    + weights[1, i, j] * coarse[big_i, big_j + 1, c]
-                    + weights[2, i, j] * coarse[big_i + 1, big_j, c]
-                    + weights[3, i, j] * coarse[big_i + 1, big_j + 1, c]
+                    south_west * coarse[big_i, big_j, c]
+                    + south_east * coarse[big_i, big_j + 1, c]
+                    + north_west * coarse[big_i + 1, big_j, c]
+                    + north_east * coarse[big_i + 1, big_j + 1, c]
                 )
 
 
@@ -382,14 +387,14 @@ def _dense_matrix(stencil):
 class Hierarchy:
     """Multigrid levels for a padded 5-point stencil; ``precondition`` applies one V-cycle.
 
-    Use as a context manager: the thread pool and the work arrays (for `channels`
+    Use as a context manager: the thread pool and the work arrays (for 3
     right-hand sides) live for the ``with`` block. The levels are built in float64
     and stored, like the V-cycle's work arrays, in `dtype` (float32 halves the
     memory traffic; a preconditioner needs no more precision). ``residual``
     uses the float64 finest stencil.
     """
 
-    def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, channels=3, dtype=np.float32):
+    def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, dtype=np.float32):
         self.stencil, self.dtype, self.levels = stencil, dtype, []
         while (stencil.shape[1] - 2) * (stencil.shape[2] - 2) > coarsest_pixels:
             height, width = stencil.shape[1] - 2, stencil.shape[2] - 2
@@ -404,7 +409,6 @@ class Hierarchy:
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
         self.coarsest = _cholesky(_dense_matrix(stencil))
-        self.channels = channels
         self.pool = self.work = None
 
     def __enter__(self):
@@ -413,7 +417,7 @@ class Hierarchy:
         # per level: correction, residual and right-hand side (the finest level's is the caller's)
         shapes = [level[0].shape[1:] for level in self.levels] + [self.coarsest_shape]
         self.work = [
-            [np.zeros((*shape, self.channels), self.dtype) for _ in range(3)] for shape in shapes
+            [np.zeros((*shape, CHANNELS), self.dtype) for _ in range(3)] for shape in shapes
         ]
         return self
 
@@ -443,14 +447,21 @@ class Hierarchy:
         return out
 
     def _smooth(self, level, rhs, x, reverse):
-        """Zebra line Gauss-Seidel: even then odd rows, even then odd columns (or reversed)."""
+        """Zebra line Gauss-Seidel: even then odd rows, even then odd columns (or reversed).
+
+        Forward, it starts from x = 0 (x's old values are ignored).
+        """
         rows, columns = x.shape[0] - 2, x.shape[1] - 2
         sweeps = [(_row_lines, rows, 0, 0), (_row_lines, rows, 0, 1)]
         sweeps += [(_column_lines, columns, 2, 0), (_column_lines, columns, 2, 1)]
         stencil, _, factors = self.levels[level]
-        for kernel, extent, plane, parity in reversed(sweeps) if reverse else sweeps:
+        for step, (kernel, extent, plane, parity) in enumerate(
+            reversed(sweeps) if reverse else sweeps
+        ):
             pivots, ratios = factors[plane], factors[plane + 1]
-            self.run(kernel, extent, x, stencil, level > 0, pivots, ratios, rhs, x, parity)
+            from_zero = step == 0 and not reverse
+            args = (stencil, level > 0, pivots, ratios, rhs, x, parity, from_zero)
+            self.run(kernel, extent, x, *args)
 
     def precondition(self, rhs, level=0):
         """One symmetric V-cycle from zero: an approximation of A^-1 rhs.
@@ -465,7 +476,6 @@ class Hierarchy:
             _cholesky_solve(self.coarsest, rhs, x)
             return x
         weights = self.levels[level][1]
-        x.fill(0.0)
         self._smooth(level, rhs, x, reverse=False)
         self.residual(rhs, x, residual, level)
         coarse_rhs = self.work[level + 1][2]

@@ -10,7 +10,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from .._image import check_float, filter_image
-from ._boxmg import Hierarchy, five_point_stencil
+from ._boxmg import CHANNELS, Hierarchy, five_point_stencil
 from ._jit import jit
 
 # Farbman et al.'s constants: the floor of the gradient term, and the offset that keeps
@@ -196,7 +196,7 @@ def _cluster_sums(labels, values, out):
         for j in range(labels.shape[1]):
             label = labels[i, j]
             if label >= 0:
-                for c in range(values.shape[2]):
+                for c in range(CHANNELS):
                     out[label, c] += values[i, j, c]
 
 
@@ -207,7 +207,7 @@ def _cluster_spread(labels, per_cluster, out, first_row, stop_row):
         for j in range(labels.shape[1]):
             label = labels[i, j]
             if label >= 0:
-                for c in range(out.shape[2]):
+                for c in range(CHANNELS):
                     out[i, j, c] += per_cluster[label, c]
 
 
@@ -215,10 +215,10 @@ def _cluster_spread(labels, per_cluster, out, first_row, stop_row):
 def _cg_step(x, r, p, minus_ap, step, row_max, first_row, stop_row):
     """x += step * p, r += step * minus_ap (per channel); row_max[i] = max |r| on row i."""
     for i in range(first_row, stop_row):
-        for c in range(x.shape[2]):
+        for c in range(CHANNELS):
             row_max[i, c] = 0.0
         for j in range(x.shape[1]):
-            for c in range(x.shape[2]):
+            for c in range(CHANNELS):
                 x[i, j, c] += step[c] * p[i, j, c]
                 r[i, j, c] += step[c] * minus_ap[i, j, c]
                 row_max[i, c] = max(row_max[i, c], abs(r[i, j, c]))
@@ -228,10 +228,10 @@ def _cg_step(x, r, p, minus_ap, step, row_max, first_row, stop_row):
 def _row_dots(a, b, row_sums, first_row, stop_row):
     """row_sums[i, c] = sum over row i of a * b (channel c)."""
     for i in range(first_row, stop_row):
-        for c in range(a.shape[2]):
+        for c in range(CHANNELS):
             row_sums[i, c] = 0.0
         for j in range(a.shape[1]):
-            for c in range(a.shape[2]):
+            for c in range(CHANNELS):
                 row_sums[i, c] += a[i, j, c] * b[i, j, c]
 
 
@@ -240,7 +240,7 @@ def _new_direction(p, z, beta, first_row, stop_row):
     """p = z + beta * p (per channel)."""
     for i in range(first_row, stop_row):
         for j in range(p.shape[1]):
-            for c in range(p.shape[2]):
+            for c in range(CHANNELS):
                 p[i, j, c] = z[i, j, c] + beta[c] * p[i, j, c]
 
 
@@ -304,17 +304,19 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
     `rhs` is H x W x C; returns the solution, with max |A x - rhs| <= tol * max |rhs|.
     """
     height, width, channels = rhs.shape
+    if channels != CHANNELS:  # grey: solved as 3 equal channels (the kernels' fixed count)
+        rhs = np.repeat(rhs, CHANNELS, axis=2)
     stencil = five_point_stencil(weight_x, weight_y)
-    hierarchy = Hierarchy(stencil, _COARSEST_PIXELS, channels)
+    hierarchy = Hierarchy(stencil, _COARSEST_PIXELS)
     clusters = _ClusterCorrection(
         weight_x, weight_y, _STRONG * max(weight_x.max(initial=0), weight_y.max(initial=0))
     )
-    b = np.zeros((height + 2, width + 2, channels))
+    b = np.zeros((height + 2, width + 2, CHANNELS))
     b[1:-1, 1:-1] = rhs
     target = tol * np.abs(rhs).max()
 
     z, scratch = np.zeros_like(b), np.zeros_like(b)
-    row_values = np.zeros((height + 2, channels))
+    row_values = np.zeros((height + 2, CHANNELS))
     run = hierarchy.run
 
     def precondition(r):
@@ -361,4 +363,4 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
                 RuntimeWarning,
                 stacklevel=3,
             )
-    return x[1:-1, 1:-1]
+    return x[1:-1, 1:-1, :channels]

@@ -59,6 +59,17 @@ def _line_factors(stencil, axis, pivots, ratios):
 
 
 @jit
+def _diagonal_product(stencil, x, i, j, c):
+    """Sum over the 4 diagonal neighbours q of (i, j) of A[(i, j), q] * x[q, c]."""
+    return (
+        stencil[3, i, j] * x[i + 1, j + 1, c]
+        + stencil[3, i - 1, j - 1] * x[i - 1, j - 1, c]
+        + stencil[4, i, j] * x[i + 1, j - 1, c]
+        + stencil[4, i - 1, j + 1] * x[i - 1, j + 1, c]
+    )
+
+
+@jit
 def _row_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, from_zero, first_row, stop_row):
     """Solve A's rows-block equations exactly on the rows of one parity in [first_row, stop_row).
 
@@ -71,16 +82,13 @@ def _row_lines(stencil, nine_point, pivots, ratios, rhs, x, parity, from_zero, f
     for i in range(first_row + (first_row + parity + 1) % 2, stop_row, 2):
         for j in range(1, width + 1):
             north, south, west = stencil[2, i, j], stencil[2, i - 1, j], stencil[1, i, j - 1]
-            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
-            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
             pivot = pivots[i, j]
             for c in range(CHANNELS):
                 value = rhs[i, j, c] - west * x[i, j - 1, c]
                 if not from_zero:
                     value -= north * x[i + 1, j, c] + south * x[i - 1, j, c]
                     if nine_point:
-                        value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
-                        value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                        value -= _diagonal_product(stencil, x, i, j, c)
                 x[i, j, c] = value * pivot
         for j in range(width - 1, 0, -1):
             ratio = ratios[i, j]
@@ -101,16 +109,13 @@ def _column_lines(
     for i in range(1, height + 1):
         for j in range(start, stop_column, 2):
             east, west, south = stencil[1, i, j], stencil[1, i, j - 1], stencil[2, i - 1, j]
-            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
-            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
             pivot = pivots[i, j]
             for c in range(CHANNELS):
                 value = rhs[i, j, c] - south * x[i - 1, j, c]
                 if not from_zero:
                     value -= east * x[i, j + 1, c] + west * x[i, j - 1, c]
                     if nine_point:
-                        value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
-                        value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                        value -= _diagonal_product(stencil, x, i, j, c)
                 x[i, j, c] = value * pivot
     for i in range(height - 1, 0, -1):
         for j in range(start, stop_column, 2):
@@ -127,15 +132,12 @@ def _residual(stencil, nine_point, rhs, x, out, first_row, stop_row):
         for j in range(1, width + 1):
             centre, east, west = stencil[0, i, j], stencil[1, i, j], stencil[1, i, j - 1]
             north, south = stencil[2, i, j], stencil[2, i - 1, j]
-            north_east, south_west = stencil[3, i, j], stencil[3, i - 1, j - 1]
-            north_west, south_east = stencil[4, i, j], stencil[4, i - 1, j + 1]
             for c in range(CHANNELS):
                 value = rhs[i, j, c] - centre * x[i, j, c]
                 value -= east * x[i, j + 1, c] + west * x[i, j - 1, c]
                 value -= north * x[i + 1, j, c] + south * x[i - 1, j, c]
                 if nine_point:
-                    value -= north_east * x[i + 1, j + 1, c] + south_west * x[i - 1, j - 1, c]
-                    value -= north_west * x[i + 1, j - 1, c] + south_east * x[i - 1, j + 1, c]
+                    value -= _diagonal_product(stencil, x, i, j, c)
                 out[i, j, c] = value
 
 
@@ -388,24 +390,25 @@ class Hierarchy:
     """Multigrid levels for a padded 5-point stencil; ``precondition`` applies one V-cycle.
 
     Use as a context manager: the thread pool and the work arrays (for 3
-    right-hand sides) live for the ``with`` block. The levels are built in float64
-    and stored, like the V-cycle's work arrays, in `dtype` (float32 halves the
-    memory traffic; a preconditioner needs no more precision). ``residual``
-    uses the float64 finest stencil.
+    right-hand sides) live for the ``with`` block. The coarse operators are built
+    in float64 (from the interpolation weights stored in `dtype`); the levels are
+    stored, like the V-cycle's work arrays, in `dtype` (float32 halves the memory
+    traffic; a preconditioner needs no more precision). ``residual`` uses the
+    float64 finest stencil.
     """
 
     def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, dtype=np.float32):
         self.stencil, self.dtype, self.levels = stencil, dtype, []
         while (stencil.shape[1] - 2) * (stencil.shape[2] - 2) > coarsest_pixels:
             height, width = stencil.shape[1] - 2, stencil.shape[2] - 2
-            weights = np.zeros((4, height + 2, width + 2))
+            weights = np.zeros((4, height + 2, width + 2), dtype)
             _interpolation_weights(stencil, weights)
-            factors = np.zeros((4, height + 2, width + 2))
+            factors = np.zeros((4, height + 2, width + 2), dtype)
             _line_factors(stencil, 1, factors[0], factors[1])
             _line_factors(stencil, 0, factors[2], factors[3])
             coarse = np.zeros((5, (height + 1) // 2 + 2, (width + 1) // 2 + 2))
             _galerkin(stencil, weights, coarse)
-            self.levels.append(tuple(a.astype(dtype) for a in (stencil, weights, factors)))
+            self.levels.append((stencil.astype(dtype), weights, factors))
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
         self.coarsest = _cholesky(_dense_matrix(stencil))

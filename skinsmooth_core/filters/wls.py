@@ -21,7 +21,7 @@ _REC709 = np.array([0.2126, 0.7152, 0.0722])
 
 # "auto" solves directly up to this size (fast there, and exact to round-off)
 _DIRECT_MAX_PIXELS = 1 << 16
-_COARSEST_PIXELS = 1024  # multigrid: dense solve at or below this size
+_COARSEST_PIXELS = 256  # multigrid: dense solve at or below this size
 # pixels joined by weights >= this fraction of the largest weight form clusters
 _STRONG = 0.01
 _MAX_ITERATIONS = 200

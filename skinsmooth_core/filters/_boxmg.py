@@ -125,15 +125,17 @@ def _column_lines(
 
 
 @jit
-def _residual(stencil, nine_point, rhs, x, out, first_row, stop_row):
-    """out = rhs - A x on rows [first_row, stop_row) (padded indices)."""
+def _residual(stencil, nine_point, rhs, x, out, with_rhs, first_row, stop_row):
+    """out = rhs - A x (or -A x without `with_rhs`) on rows [first_row, stop_row) (padded)."""
     width = x.shape[1] - 2
     for i in range(first_row, stop_row):
         for j in range(1, width + 1):
             centre, east, west = stencil[0, i, j], stencil[1, i, j], stencil[1, i, j - 1]
             north, south = stencil[2, i, j], stencil[2, i - 1, j]
             for c in range(CHANNELS):
-                value = rhs[i, j, c] - centre * x[i, j, c]
+                value = -centre * x[i, j, c]
+                if with_rhs:
+                    value += rhs[i, j, c]
                 value -= east * x[i, j + 1, c] + west * x[i, j - 1, c]
                 value -= north * x[i + 1, j, c] + south * x[i - 1, j, c]
                 if nine_point:
@@ -443,11 +445,30 @@ class Hierarchy:
             future.result()
 
     def residual(self, rhs, x, out, level=None):
-        """out = rhs - A x (A: the float64 finest matrix unless a V-cycle `level` is given)."""
+        """out = rhs - A x, or -A x if `rhs` is None (A: the float64 finest matrix unless a
+        V-cycle `level` is given)."""
         stencil = self.stencil if level is None else self.levels[level][0]
         nine_point = level is not None and level > 0
-        self.run(_residual, out.shape[0] - 2, out, stencil, nine_point, rhs, x, out)
+        with_rhs = rhs is not None
+        args = (stencil, nine_point, rhs if with_rhs else x, x, out, with_rhs)
+        self.run(_residual, out.shape[0] - 2, out, *args)
         return out
+
+    def run_sum(self, kernel, extent, grid, shape, *args):
+        """Sum of the arrays of `shape` that kernel(*args, out, first, stop) adds to per band."""
+        if self.pool is None or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
+            total = np.zeros(shape)
+            kernel(*args, total, 1, extent + 1)
+            return total
+        edges = np.linspace(1, extent + 1, worker_count() + 1).astype(int)
+        partial = np.zeros((len(edges) - 1, *shape))
+        futures = [
+            self.pool.submit(kernel, *args, partial[band], int(edges[band]), int(edges[band + 1]))
+            for band in range(len(edges) - 1)
+        ]
+        for future in futures:
+            future.result()
+        return partial.sum(axis=0)
 
     def _smooth(self, level, rhs, x, reverse):
         """Zebra line Gauss-Seidel: even then odd rows, even then odd columns (or reversed).

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from scipy.sparse.csgraph import connected_components
 
 from .._image import check_float, filter_image
 from ._boxmg import CHANNELS, Hierarchy, five_point_stencil
@@ -189,10 +188,94 @@ def _factorise(matrix):
 
 
 @jit
-def _cluster_sums(labels, values, out):
-    """out[k] = sum of `values` over the pixels labelled k (label -1: no cluster)."""
-    out[:] = 0.0
-    for i in range(labels.shape[0]):
+def _find(parent, node):
+    """Root of `node` in a union-find forest (with path halving)."""
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node
+
+
+@jit
+def _label_clusters(weight_x, weight_y, strong, labels):
+    """Number the clusters: connected pixels joined by weights >= `strong`.
+
+    ``labels`` (padded H+2 x W+2, filled with -1) gets each clustered pixel's
+    cluster number, in raster order of first pixels; pixels alone keep -1.
+    Returns the number of clusters.
+    """
+    height, width = labels.shape[0] - 2, labels.shape[1] - 2
+    parent = np.arange(height * width)
+    for i in range(height):
+        for j in range(width):
+            for joined, neighbour in (
+                (j + 1 < width and weight_x[i, min(j, width - 2)] >= strong, i * width + j + 1),
+                (i + 1 < height and weight_y[min(i, height - 2), j] >= strong, (i + 1) * width + j),
+            ):
+                if joined:
+                    first, second = _find(parent, i * width + j), _find(parent, neighbour)
+                    parent[max(first, second)] = min(first, second)
+    size = np.zeros(height * width, np.int64)
+    for node in range(height * width):
+        size[_find(parent, node)] += 1
+    number = np.full(height * width, -1, np.int64)
+    count = 0
+    for node in range(height * width):
+        root = parent[node] if parent[node] == node else _find(parent, node)
+        if size[root] > 1:
+            if number[root] < 0:
+                number[root] = count
+                count += 1
+            labels[node // width + 1, node % width + 1] = number[root]
+    return count
+
+
+@jit
+def _cluster_matrix(labels, weight_x, weight_y, count):
+    """Z^T A Z for the cluster indicators Z: its diagonal (cluster sizes plus the weights
+    leaving each cluster) and, once per edge between two clusters, (first, second, weight)."""
+    height, width = labels.shape[0] - 2, labels.shape[1] - 2
+    diagonal = np.zeros(count)
+    edges = 0
+    for step in range(2):  # count, then fill
+        if step == 1:
+            first = np.empty(edges, np.int64)
+            second = np.empty(edges, np.int64)
+            weight = np.empty(edges)
+            edges = 0
+        for i in range(height):
+            for j in range(width):
+                here = labels[i + 1, j + 1]
+                if step == 0 and here >= 0:
+                    diagonal[here] += 1.0
+                for there, value in (
+                    (
+                        labels[i + 1, j + 2],
+                        weight_x[i, min(j, width - 2)] if j + 1 < width else 0.0,
+                    ),
+                    (
+                        labels[i + 2, j + 1],
+                        weight_y[min(i, height - 2), j] if i + 1 < height else 0.0,
+                    ),
+                ):
+                    if value == 0.0 or here == there:
+                        continue
+                    if step == 0:
+                        if here >= 0:
+                            diagonal[here] += value
+                        if there >= 0:
+                            diagonal[there] += value
+                    if here >= 0 and there >= 0:
+                        if step == 1:
+                            first[edges], second[edges], weight[edges] = here, there, value
+                        edges += 1
+    return diagonal, first, second, weight
+
+
+@jit
+def _cluster_sums(labels, values, out, first_row, stop_row):
+    """out[k] += sum of `values` over the pixels labelled k on rows [first_row, stop_row)."""
+    for i in range(first_row, stop_row):
         for j in range(labels.shape[1]):
             label = labels[i, j]
             if label >= 0:
@@ -201,14 +284,14 @@ def _cluster_sums(labels, values, out):
 
 
 @jit
-def _cluster_spread(labels, per_cluster, out, first_row, stop_row):
-    """out[pixel] += per_cluster[label of pixel] for the pixels in clusters, on some rows."""
+def _cluster_spread(labels, per_cluster, out, accumulate, first_row, stop_row):
+    """out[pixel] (+)= per_cluster[label of pixel] (0 outside clusters), on some rows."""
     for i in range(first_row, stop_row):
         for j in range(labels.shape[1]):
             label = labels[i, j]
-            if label >= 0:
-                for c in range(CHANNELS):
-                    out[i, j, c] += per_cluster[label, c]
+            for c in range(CHANNELS):
+                value = per_cluster[label, c] if label >= 0 else 0.0
+                out[i, j, c] = out[i, j, c] + value if accumulate else value
 
 
 @jit
@@ -248,53 +331,42 @@ class _ClusterCorrection:
     """Exact correction on the piecewise constants over strongly coupled clusters.
 
     Pixels joined by weights of at least `strong` form clusters (connected
-    components); ``Z`` is their indicator matrix. ``apply(r)`` returns
-    ``Z (Z^T A Z)^-1 Z^T r``: the coarse-grid correction of a two-level method
-    whose coarse space the geometric multigrid misses (thin clusters of equal
-    pixels in noise, weakly tied to their surroundings, have near-constant
+    components); ``Z`` is their indicator matrix. ``add_to(r, out, ...)`` adds
+    ``Z (Z^T A Z)^-1 Z^T r`` to `out`: the coarse-grid correction of a two-level
+    method whose coarse space the geometric multigrid misses (thin clusters of
+    equal pixels in noise, weakly tied to their surroundings, have near-constant
     low-energy modes that 2 x 2 coarsening cannot represent).
     """
 
     def __init__(self, weight_x, weight_y, strong):
         height, width = weight_x.shape[0], weight_y.shape[1]
-        index = np.arange(height * width).reshape(height, width)
-        first = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
-        second = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
-        weight = np.concatenate([weight_x.ravel(), weight_y.ravel()])
-        joined = weight >= strong
-        graph = sp.csr_matrix(
-            (np.ones(joined.sum()), (first[joined], second[joined])), shape=(height * width,) * 2
-        )
-        _, component = connected_components(graph, directed=False)
-        in_cluster = np.bincount(component)[component] > 1
-        _, label = np.unique(component[in_cluster], return_inverse=True)
-        labels = np.full(height * width, -1, dtype=np.int64)
-        labels[in_cluster] = label
-        self.labels = np.pad(labels.reshape(height, width), 1, constant_values=-1)
-        self.count = int(label.max()) + 1 if label.size else 0
+        # 1-pixel-wide images: empty weight arrays get a dummy entry the kernels never use
+        weight_x = weight_x if weight_x.size else np.zeros((height, 1))
+        weight_y = weight_y if weight_y.size else np.zeros((1, width))
+        self.labels = np.full((height + 2, width + 2), -1, np.int64)
+        self.count = _label_clusters(weight_x, weight_y, strong, self.labels)
         if self.count:
-            # Z^T A Z: cluster sizes plus the weights leaving each cluster on the diagonal,
-            # minus the weights between two clusters off it
-            first, second = labels[first], labels[second]
-            crossing = first != second
-            first, second, weight = first[crossing], second[crossing], weight[crossing]
-            diagonal = np.bincount(label, minlength=self.count).astype(np.float64)
-            for end in (first, second):
-                diagonal += np.bincount(end[end >= 0], weight[end >= 0], minlength=self.count)
-            both = (first >= 0) & (second >= 0)
-            first, second, weight = first[both], second[both], weight[both]
+            diagonal, first, second, weight = _cluster_matrix(
+                self.labels, weight_x, weight_y, self.count
+            )
             rows = np.concatenate([np.arange(self.count), first, second])
             columns = np.concatenate([np.arange(self.count), second, first])
             values = np.concatenate([diagonal, -weight, -weight])
             shape = (self.count, self.count)
             self.factor = _factorise(sp.csc_matrix((values, (rows, columns)), shape=shape))
 
-    def add_to(self, residual, out, run):
-        """out += Z (Z^T A Z)^-1 Z^T residual; `run` runs a row kernel on bands."""
-        if self.count:
-            sums = np.empty((self.count, residual.shape[2]))
-            _cluster_sums(self.labels, residual, sums)
-            run(_cluster_spread, out.shape[0] - 2, out, self.labels, self.factor.solve(sums), out)
+    def add_to(self, residual, out, hierarchy, accumulate=True):
+        """out (+)= Z (Z^T A Z)^-1 Z^T residual, on `hierarchy`'s threads."""
+        if not self.count:
+            if not accumulate:
+                out.fill(0.0)
+            return out
+        rows = residual.shape[0] - 2
+        sums = hierarchy.run_sum(
+            _cluster_sums, rows, residual, (self.count, CHANNELS), self.labels, residual
+        )
+        per_cluster = self.factor.solve(sums)
+        hierarchy.run(_cluster_spread, rows, out, self.labels, per_cluster, out, accumulate)
         return out
 
 
@@ -321,10 +393,9 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
 
     def precondition(r):
         """z = M r, symmetric: cluster correction, multigrid V-cycle, cluster correction."""
-        z.fill(0.0)
-        clusters.add_to(r, z, run)
+        clusters.add_to(r, z, hierarchy, accumulate=False)
         np.add(z, hierarchy.precondition(hierarchy.residual(r, z, scratch)), out=z)
-        return clusters.add_to(hierarchy.residual(r, z, scratch), z, run)
+        return clusters.add_to(hierarchy.residual(r, z, scratch), z, hierarchy)
 
     def dot(a, c):
         run(_row_dots, height, a, a, c, row_values)
@@ -351,8 +422,7 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
             else:
                 run(_new_direction, height, p, p, z, rz_next / np.maximum(rz, _TINY))
             rz = rz_next
-            minus_ap.fill(0.0)
-            hierarchy.residual(minus_ap, p, minus_ap)
+            hierarchy.residual(None, p, minus_ap)
             step = rz / np.maximum(-dot(p, minus_ap), _TINY)
             run(_cg_step, height, x, x, r, p, minus_ap, step, row_values)
             residual_max = row_values.max(axis=0)

@@ -269,11 +269,14 @@ def _matrix_entry(stencil, i, j, di, dj):
 
 
 @jit
-def _galerkin(stencil, weights, coarse):
-    """coarse = P^T A P (9-point), accumulated term by term over the fine matrix entries."""
+def _galerkin(stencil, weights, coarse, first_row, stop_row):
+    """coarse += the terms of P^T A P (9-point) from fine rows [first_row, stop_row).
+
+    Fine rows r add to coarse rows r // 2 and r // 2 + 1 only.
+    """
     height, width = stencil.shape[1] - 2, stencil.shape[2] - 2
     coarse_height, coarse_width = coarse.shape[1] - 2, coarse.shape[2] - 2
-    for row in range(height):
+    for row in range(first_row, stop_row):
         for column in range(width):
             for di in range(-1, 2):
                 for dj in range(-1, 2):
@@ -355,6 +358,43 @@ def _cholesky_solve(factor, rhs, out):
             out[k // width + 1, k % width + 1, c] = values[k, c]
 
 
+def _galerkin_on_bands(stencil, weights, coarse):
+    """`_galerkin` on row bands in two rounds (even bands, then odd ones): bands of one
+    round are at least 4 fine rows apart, so they add to different coarse rows."""
+    height, width = stencil.shape[1] - 2, stencil.shape[2] - 2
+    bands = 2 * worker_count()
+    if bands == 2 or height * width < _PARALLEL_PIXELS or height < 8 * bands:
+        _galerkin(stencil, weights, coarse, 0, height)
+        return
+    edges = np.linspace(0, height, bands + 1).astype(int)
+    with ThreadPoolExecutor(worker_count()) as pool:
+        for parity in (0, 1):
+            futures = [
+                pool.submit(_galerkin, stencil, weights, coarse, int(edges[b]), int(edges[b + 1]))
+                for b in range(parity, bands, 2)
+            ]
+            for future in futures:
+                future.result()
+
+
+@jit
+def _copy_rows(source, out, first_row, stop_row):
+    """out[rows] = source[rows] (any dtypes)."""
+    for i in range(first_row, stop_row):
+        for j in range(out.shape[1]):
+            for c in range(CHANNELS):
+                out[i, j, c] = source[i, j, c]
+
+
+@jit
+def _add_rows(source, out, first_row, stop_row):
+    """out[rows] += source[rows] (any dtypes)."""
+    for i in range(first_row, stop_row):
+        for j in range(out.shape[1]):
+            for c in range(CHANNELS):
+                out[i, j, c] += source[i, j, c]
+
+
 def five_point_stencil(weight_x, weight_y, mass=1.0):
     """Padded stencil of diag(mass) + the Laplacian with edge weights weight_x, weight_y."""
     height, width = weight_x.shape[0], weight_y.shape[1]
@@ -409,7 +449,7 @@ class Hierarchy:
             _line_factors(stencil, 1, factors[0], factors[1])
             _line_factors(stencil, 0, factors[2], factors[3])
             coarse = np.zeros((5, (height + 1) // 2 + 2, (width + 1) // 2 + 2))
-            _galerkin(stencil, weights, coarse)
+            _galerkin_on_bands(stencil, weights, coarse)
             self.levels.append((stencil.astype(dtype), weights, factors))
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
@@ -454,6 +494,11 @@ class Hierarchy:
         self.run(_residual, out.shape[0] - 2, out, *args)
         return out
 
+    def add_precondition(self, rhs, out):
+        """out += one V-cycle applied to `rhs`."""
+        self.run(_add_rows, out.shape[0] - 2, out, self.precondition(rhs), out)
+        return out
+
     def run_sum(self, kernel, extent, grid, shape, *args):
         """Sum of the arrays of `shape` that kernel(*args, out, first, stop) adds to per band."""
         if self.pool is None or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
@@ -494,7 +539,7 @@ class Hierarchy:
         """
         x, residual, own_rhs = self.work[level]
         if rhs.dtype != self.dtype:
-            own_rhs[...] = rhs
+            self.run(_copy_rows, rhs.shape[0] - 2, rhs, rhs, own_rhs)
             rhs = own_rhs
         if level == len(self.levels):
             _cholesky_solve(self.coarsest, rhs, x)

@@ -394,7 +394,7 @@ def _solve_multigrid_cg(weight_x, weight_y, rhs, tol):
     def precondition(r):
         """z = M r, symmetric: cluster correction, multigrid V-cycle, cluster correction."""
         clusters.add_to(r, z, hierarchy, accumulate=False)
-        np.add(z, hierarchy.precondition(hierarchy.residual(r, z, scratch)), out=z)
+        hierarchy.add_precondition(hierarchy.residual(r, z, scratch), z)
         return clusters.add_to(hierarchy.residual(r, z, scratch), z, hierarchy)
 
     def dot(a, c):

@@ -103,14 +103,15 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     and after the multigrid V-cycle. Kernels are compiled with numba and run
     on row bands of the filters' thread pool.
 
-    Measured (``benchmarks/bench_filters.py``; 2-core machine under other
-    load, so wall times are noisy): on the benchmark's 1 MP photo crop
-    (1154 x 866 RGB, lam=1, alpha=1.2) 14 iterations, about 4 CPU seconds
-    (setup 0.6), max error 2e-6 against the direct solve (which takes 7-9 CPU
-    seconds and 1 GB); tol=1e-5 and 1e-6 take 16 and 19 iterations. Stronger
-    smoothing needs more (lam=10 with alpha=2: 30 iterations on a 0.3 MP
-    crop). On the 12 MP benchmark image about 50 CPU seconds and 5 GB peak
-    memory (linear in the pixel count).
+    Measured (``benchmarks/bench_filters.py``, 2 cores shared with other
+    work, load average 1-2): on the benchmark's 1 MP photo crop (1154 x 866
+    RGB, lam=1, alpha=1.2) 14 iterations, 1.8-2.2 s wall and about 3 CPU
+    seconds, max error 2e-6 against the direct solve (which takes 8 s and
+    1 GB); tol=1e-5 and 1e-6 take 16 and 19 iterations. Stronger smoothing
+    needs more (lam=10 with alpha=2: 30 iterations on a 0.3 MP crop). The
+    12 MP benchmark image: 14 iterations, 30 s wall, 43 CPU seconds, 5.2 GB
+    peak memory. The first call compiles the kernels (about 6 s, cached on
+    disk).
 
     References
     ----------

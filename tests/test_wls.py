@@ -78,6 +78,17 @@ def test_iterative_matches_direct(astronaut, monkeypatch, lam, alpha):
     np.testing.assert_allclose(iterative, direct, atol=1e-4)
 
 
+@pytest.mark.parametrize("channels", [1, 4])
+def test_iterative_grey_and_rgba(astronaut, monkeypatch, channels):
+    # grey images go through the 3-channel kernels as 3 equal channels; alpha is kept
+    monkeypatch.setattr(wls_module, "_COARSEST_PIXELS", 64)
+    image = with_channels(astronaut[100:180, 180:250], channels) / 255.0
+    direct = wls_filter(image, 1.0, 1.2, solver="direct")
+    iterative = wls_filter(image, 1.0, 1.2, solver="iterative", tol=1e-6)
+    assert iterative.shape == image.shape
+    assert np.abs(iterative - direct).max() <= 1e-6
+
+
 def test_iterative_default_tolerance(crop):
     image = crop / 255.0
     direct = wls_filter(image, 1.0, 1.2, solver="direct")

@@ -149,14 +149,18 @@ def filter_image(
     kernel: Callable[[np.ndarray], np.ndarray],
     *,
     name: str = "image",
+    checked: bool = False,
 ) -> np.ndarray:
     """Run `kernel` on the colour channels of `image` and restore its shape, dtype and alpha.
 
     `kernel` receives a float32 (or float64 for float64 input) array H x W x C with
     C = 1 or 3 on the [0, 1] scale, and returns an array of the same shape.
     The alpha channel of an RGBA image bypasses the kernel untouched.
+    ``checked=True`` skips validation, for callers that already passed `image`
+    through :func:`check_image` (the finiteness check reads the whole image).
     """
-    image = check_image(image, name=name)
+    if not checked:
+        image = check_image(image, name=name)
     colour, alpha = split_alpha(image)
     result = kernel(to_float(colour))
     if result.shape != colour.shape:

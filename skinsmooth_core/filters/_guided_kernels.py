@@ -217,10 +217,11 @@ def upsample_apply_band(coefs, guide, a_index, factor, start, stop, out):
     height, width = guide.shape[:2]
     small_h, small_w, n_coefs = coefs.shape
     row_low, row_high, row_weight = _bilinear_taps(height, factor, small_h)
-    col_low, _, col_weight = _bilinear_taps(width, factor, small_w)
-    rows = np.empty((small_w, n_coefs))
-    steps = np.zeros((small_w, n_coefs))  # rows[i + 1] - rows[i]; 0 at the last column
-    pixel = np.empty((width, n_coefs))
+    col_low, _, col_weight64 = _bilinear_taps(width, factor, small_w)
+    col_weight = col_weight64.astype(coefs.dtype)
+    rows = np.empty((small_w, n_coefs), coefs.dtype)
+    steps = np.zeros((small_w, n_coefs), coefs.dtype)  # rows[i + 1] - rows[i]; 0 at the end
+    pixel = np.empty((width, n_coefs), coefs.dtype)
     fused = a_index.shape == (3, 3) and n_coefs == 9  # self-guided colour
     for y in range(start, stop):
         top, bottom, wy = coefs[row_low[y]], coefs[row_high[y]], row_weight[y]
@@ -262,13 +263,13 @@ def area_downsample_band(image, factor, start, stop, out):
     small_w = out.shape[1]
     scale = 1.0 / (factor * factor)
     column_sums = np.empty((small_w * factor, channels))
+    flat_sums = column_sums[:width].reshape(-1)  # whole rows as one contiguous loop
     for i in range(start, stop):
-        column_sums[:width] = 0.0
+        flat_sums[:] = 0.0
         for dy in range(factor):
-            row = image[min(i * factor + dy, height - 1)]
-            for x in range(width):
-                for c in range(channels):
-                    column_sums[x, c] += row[x, c]
+            row = np.ascontiguousarray(image[min(i * factor + dy, height - 1)]).reshape(-1)
+            for k in range(row.size):
+                flat_sums[k] += row[k]
         for x in range(width, small_w * factor):
             column_sums[x] = column_sums[width - 1]
         for j in range(small_w):

@@ -130,7 +130,7 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
 
         return map_tiles(tile_filter, [src], radius, out, planes=1, height_factor=2)
 
-    return filter_image(image, kernel)
+    return filter_image(image, kernel, checked=True)
 
 
 def _disc_offsets(radius, sigma):

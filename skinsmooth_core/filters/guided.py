@@ -102,13 +102,15 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
         guide_src = src if guide_float is None else guide_float.astype(src.dtype, copy=False)
         return _guided(src, guide_src, radius, eps, subsample)
 
-    return filter_image(image, kernel)
+    return filter_image(image, kernel, checked=True)
 
 
 def _guided(src, guide, radius, eps, subsample):
     """Guided filter of H x W x C `src` by H x W x G `guide` (G = 1 or 3), both float."""
     height, width, n_src = src.shape
     self_guided = guide is src
+    src = np.ascontiguousarray(src)  # one memory layout per compiled kernel (RGBA: a copy)
+    guide = src if self_guided else np.ascontiguousarray(guide)
     n_guide = guide.shape[2]
     a_index = _coefficient_index(n_guide, n_src, self_guided)
     first, second = _product_table(n_guide, n_src, self_guided)

@@ -49,6 +49,9 @@ def main(argv=None) -> int:
     train.add_argument("--limit", type=int, default=None, help="photos per source (smoke runs)")
     train.add_argument("--resume", default=None, help="start from these weights (.keras)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--tint", type=float, default=0.0, help="share of views with skin-coloured negatives"
+    )
 
     evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
     evaluate.add_argument("--data", required=True)
@@ -91,6 +94,7 @@ def main(argv=None) -> int:
             limit=args.limit,
             resume=args.resume,
             seed=args.seed,
+            tint=args.tint,
             log=_log,
         )
     elif args.command == "evaluate":

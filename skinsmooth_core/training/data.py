@@ -166,9 +166,33 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def augmented_pair(sample: Sample, size: int, rng: np.random.Generator):
-    """One random training view: float32 image size x size x 3, label size x size x 2."""
+def _skin_tinted_negatives(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
+    """Hard negatives: give random blobs of not-skin (hair, clothes, background) the
+    chroma of the view's skin while keeping their own luminance texture, so that
+    skin colour alone never makes a pixel skin (light hair, beige clothes)."""
+    skin = mask == 255
+    if skin.sum() < 64:
+        return image
+    x = image.astype(np.float32)
+    tone = x[skin].mean(axis=0)
+    tone /= max(float(tone.mean()), 1.0)  # chroma only: mean of the three channels 1
+    cells = rng.random((6, 6)).astype(np.float32)
+    blobs = np.asarray(Image.fromarray(cells).resize(mask.shape[::-1], Image.BICUBIC))
+    region = (blobs > rng.uniform(0.3, 0.7)) & (mask == 0)
+    luminance = x[region].mean(axis=1, keepdims=True)
+    strength = np.float32(rng.uniform(0.6, 1.0))
+    x[region] += strength * (luminance * tone - x[region])
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def augmented_pair(sample: Sample, size: int, rng: np.random.Generator, *, tint: float = 0.0):
+    """One random training view: float32 image size x size x 3, label size x size x 2.
+
+    `tint`: probability of :func:`_skin_tinted_negatives` on the view.
+    """
     image, mask = _warp(sample, size, rng)
+    if tint and rng.random() < tint:
+        image = _skin_tinted_negatives(image, mask, rng)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
@@ -179,8 +203,11 @@ def augmented_pair(sample: Sample, size: int, rng: np.random.Generator):
 class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``."""
 
-    def __init__(self, samples, size: int, batch_size: int, seed: int = 0, weights=None):
+    def __init__(
+        self, samples, size: int, batch_size: int, seed: int = 0, weights=None, tint: float = 0.0
+    ):
         self.samples = samples
+        self.tint = tint
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
@@ -190,5 +217,6 @@ class BatchSampler:
 
     def batch(self):
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
-        pairs = [augmented_pair(self.samples[i], self.size, self.rng) for i in picks]
+        views = [self.samples[i] for i in picks]
+        pairs = [augmented_pair(v, self.size, self.rng, tint=self.tint) for v in views]
         return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

@@ -1,0 +1,35 @@
+"""Training data augmentation that needs no TensorFlow: skin-tinted hard negatives."""
+
+import numpy as np
+
+from skinsmooth_core.training.data import _skin_tinted_negatives
+
+
+def test_tinted_negatives_take_the_skin_chroma_and_keep_luminance(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    mask[100:150, 190:260] = 255  # cheeks and nose: skin
+    mask[300:320, :] = 128  # ignored band
+    rng = np.random.default_rng(3)
+    out = _skin_tinted_negatives(astronaut, mask, rng)
+    assert out.shape == astronaut.shape and out.dtype == np.uint8
+    untouched = mask != 0
+    np.testing.assert_array_equal(out[untouched], astronaut[untouched])
+    changed = np.any(out != astronaut, axis=2)
+    assert 0.05 < changed.mean() < 0.95  # blobs, not all or nothing
+    before, after = astronaut[changed].astype(float), out[changed].astype(float)
+    unclipped = (after > 0).all(axis=1) & (after < 255).all(axis=1)
+    # the channel mean (luminance) is kept up to rounding, the chroma moves to the skin's
+    np.testing.assert_allclose(after[unclipped].mean(1), before[unclipped].mean(1), atol=1.0)
+    tone = astronaut[mask == 255].astype(float).mean(0)
+    tone /= tone.mean()
+
+    def chroma_error(x):
+        return np.abs(x / np.maximum(x.mean(1, keepdims=True), 1) - tone).mean()
+
+    assert chroma_error(after[unclipped]) < 0.5 * chroma_error(before[unclipped])
+
+
+def test_tinted_negatives_need_skin_in_the_view(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    out = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, astronaut)

@@ -266,8 +266,8 @@ def test_new_layer_smooths_skin_only(krita_run, astronaut):
 
 
 @pytest.mark.xfail(
-    reason="known limit of the shipped model (models/MODEL_CARD.md): about half of this "
-    "portrait's light-brown hair is in the learned mask, so the hair is partly smoothed",
+    reason="known limit of the shipped model (models/MODEL_CARD.md): this portrait's "
+    "light-brown hair is partly in the learned (soft) mask, so the hair is partly smoothed",
     strict=False,
 )
 def test_hair_left_alone(krita_run):

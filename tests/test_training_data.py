@@ -33,3 +33,22 @@ def test_tinted_negatives_need_skin_in_the_view(astronaut):
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     out = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(0))
     np.testing.assert_array_equal(out, astronaut)
+
+
+def test_lifted_negatives_reach_the_skin_brightness(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    mask[100:150, 190:260] = 255
+    dark = astronaut.copy()
+    dark[mask == 0] //= 4  # dark not-skin, as dark hair is
+    out = _skin_tinted_negatives(dark, mask, np.random.default_rng(5), lift=1.0)
+    np.testing.assert_array_equal(out[mask == 255], dark[mask == 255])
+    changed = np.any(out != dark, axis=2)
+    assert 0.05 < changed.mean() < 0.95
+    before, after = dark[changed].astype(float), out[changed].astype(float)
+    skin_level = dark[mask == 255].mean()
+    # brightened by up to 4x, towards the skin's level but never past 4x
+    assert after.mean() > 1.5 * before.mean()
+    assert after.mean() <= 4 * before.mean() + 1
+    assert abs(after.mean() - skin_level) < abs(before.mean() - skin_level)
+    # texture scaled with it: the blobs' contrast grows, not flattened
+    assert after.mean(1).std() > before.mean(1).std()

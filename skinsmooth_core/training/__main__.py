@@ -52,6 +52,9 @@ def main(argv=None) -> int:
     train.add_argument(
         "--tint", type=float, default=0.0, help="share of views with skin-coloured negatives"
     )
+    train.add_argument(
+        "--lift", type=float, default=0.0, help="share of those also brightened to the skin's level"
+    )
 
     evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
     evaluate.add_argument("--data", required=True)
@@ -95,6 +98,7 @@ def main(argv=None) -> int:
             resume=args.resume,
             seed=args.seed,
             tint=args.tint,
+            lift=args.lift,
             log=_log,
         )
     elif args.command == "evaluate":

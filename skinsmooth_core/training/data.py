@@ -166,10 +166,16 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def _skin_tinted_negatives(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
+def _skin_tinted_negatives(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, *, lift: float = 0.0
+):
     """Hard negatives: give random blobs of not-skin (hair, clothes, background) the
     chroma of the view's skin while keeping their own luminance texture, so that
-    skin colour alone never makes a pixel skin (light hair, beige clothes)."""
+    skin colour alone never makes a pixel skin (light hair, beige clothes).
+
+    `lift`: probability of also raising the blobs' brightness towards the skin's
+    (gain up to 4, texture contrast scaled with it): dark hair becomes light hair.
+    """
     skin = mask == 255
     if skin.sum() < 64:
         return image
@@ -180,19 +186,25 @@ def _skin_tinted_negatives(image: np.ndarray, mask: np.ndarray, rng: np.random.G
     blobs = np.asarray(Image.fromarray(cells).resize(mask.shape[::-1], Image.BICUBIC))
     region = (blobs > rng.uniform(0.3, 0.7)) & (mask == 0)
     luminance = x[region].mean(axis=1, keepdims=True)
+    if lift and rng.random() < lift and luminance.size:
+        gain = float(x[skin].mean()) / max(float(luminance.mean()), 1.0)
+        luminance *= np.float32(np.clip(gain, 1.0, 4.0) ** rng.uniform(0.5, 1.0))
     strength = np.float32(rng.uniform(0.6, 1.0))
     x[region] += strength * (luminance * tone - x[region])
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
-def augmented_pair(sample: Sample, size: int, rng: np.random.Generator, *, tint: float = 0.0):
+def augmented_pair(
+    sample: Sample, size: int, rng: np.random.Generator, *, tint: float = 0.0, lift: float = 0.0
+):
     """One random training view: float32 image size x size x 3, label size x size x 2.
 
-    `tint`: probability of :func:`_skin_tinted_negatives` on the view.
+    `tint`: probability of :func:`_skin_tinted_negatives` on the view; `lift`: its
+    probability of brightening the blobs to the skin's level.
     """
     image, mask = _warp(sample, size, rng)
     if tint and rng.random() < tint:
-        image = _skin_tinted_negatives(image, mask, rng)
+        image = _skin_tinted_negatives(image, mask, rng, lift=lift)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
@@ -204,10 +216,18 @@ class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``."""
 
     def __init__(
-        self, samples, size: int, batch_size: int, seed: int = 0, weights=None, tint: float = 0.0
+        self,
+        samples,
+        size: int,
+        batch_size: int,
+        seed: int = 0,
+        weights=None,
+        tint: float = 0.0,
+        lift: float = 0.0,
     ):
         self.samples = samples
         self.tint = tint
+        self.lift = lift
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
@@ -218,5 +238,7 @@ class BatchSampler:
     def batch(self):
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
         views = [self.samples[i] for i in picks]
-        pairs = [augmented_pair(v, self.size, self.rng, tint=self.tint) for v in views]
+        pairs = [
+            augmented_pair(v, self.size, self.rng, tint=self.tint, lift=self.lift) for v in views
+        ]
         return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

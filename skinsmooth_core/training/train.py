@@ -80,13 +80,15 @@ def train(
     resume=None,
     seed: int = 0,
     tint: float = 0.0,
+    lift: float = 0.0,
     log=print,
 ):
     """Train and keep the checkpoint with the best pooled pixel F1 on the val split.
 
     Writes ``best.keras``, ``last.keras``, ``log.csv`` and ``config.json`` to `out_dir`.
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
-    `tint` is the share of views whose not-skin blobs get the skin's colour (hard negatives).
+    `tint` is the share of views whose not-skin blobs get the skin's colour (hard negatives);
+    `lift` the share of those whose blobs are also brightened to the skin's level.
     Returns the path of ``best.keras``.
     """
     import keras
@@ -101,6 +103,7 @@ def train(
         "max_epochs": max_epochs,
         "time_budget_minutes": time_budget_minutes,
         "tint": tint,
+        "lift": lift,
         "learning_rate": learning_rate,
         "widths": list(widths),
         "separable": separable,
@@ -125,7 +128,9 @@ def train(
         model.load_weights(resume)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=masked_bce_dice)
     log(f"model {model.name}: {model.count_params():,} parameters")
-    batches = _prefetch(BatchSampler(train_samples, crop_size, batch_size, seed=seed, tint=tint))
+    batches = _prefetch(
+        BatchSampler(train_samples, crop_size, batch_size, seed=seed, tint=tint, lift=lift)
+    )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes
 
     columns = ["epoch", "minutes", "lr", "loss", "val_loss", "val_f1", "val_iou"]

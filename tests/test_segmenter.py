@@ -1,5 +1,6 @@
 """The learned skin mask with the shipped model, on the sample portrait."""
 
+import os
 import sys
 
 import numpy as np
@@ -10,6 +11,7 @@ from skinsmooth_core.masks.segmenter import (
     DEFAULT_MODEL,
     SegmenterUnavailable,
     SkinSegmenter,
+    _without_runtime_banner,
     default_segmenter,
 )
 
@@ -122,6 +124,15 @@ def test_model_metadata(segmenter):
     assert segmenter.input_size == segmenter.info["input_size"] == 256
     assert segmenter.info["input_dtype"] == "uint8"
     assert 0 < segmenter.threshold < 1
+
+
+def test_loading_prints_no_runtime_banner(capfd):
+    SkinSegmenter(num_threads=1)
+    assert "XNNPACK" not in capfd.readouterr().err
+    with _without_runtime_banner():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"a real warning\n")
+    assert capfd.readouterr().err == "a real warning\n"
 
 
 def test_default_segmenter_is_loaded_once():

@@ -8,9 +8,11 @@ and eyelashes are not smeared into the mask.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -42,6 +44,35 @@ def _interpreter_class():
                 f"tflite_runtime could be imported; {_INSTALL_HINT}"
             ) from exc
     return Interpreter
+
+
+_RUNTIME_BANNER = b"INFO: Created TensorFlow Lite XNNPACK delegate"
+
+
+@contextlib.contextmanager
+def _without_runtime_banner():
+    """Drop the line LiteRT's native code prints on standard error (fd 2) when it
+    loads a model; anything else written there meanwhile is passed on."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [
+                line
+                for line in capture.read().splitlines(True)
+                if not line.startswith(_RUNTIME_BANNER)
+            ]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 def letterbox(rgb: np.ndarray, size: int):
@@ -127,10 +158,11 @@ class SkinSegmenter:
         self.info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         interpreter_class = _interpreter_class()
         try:
-            self._interpreter = interpreter_class(
-                model_path=str(self.model_path), num_threads=self.num_threads
-            )
-            self._interpreter.allocate_tensors()
+            with _without_runtime_banner():
+                self._interpreter = interpreter_class(
+                    model_path=str(self.model_path), num_threads=self.num_threads
+                )
+                self._interpreter.allocate_tensors()
         except Exception as exc:  # the runtimes raise ValueError or RuntimeError
             raise SegmenterUnavailable(
                 f"could not load the skin model {self.model_path} ({exc}); if the runtime is "

@@ -10,11 +10,10 @@ upsampling produces one strip of rows at a time, for a small thread pool
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .filters._box import worker_count
+from .filters._box import run_parallel
 
 _STRIP_PIXELS = (
     1 << 16
@@ -24,13 +23,7 @@ _STRIP_PIXELS = (
 def for_strips(height: int, width: int, work: Callable[[int, int], None]) -> None:
     """Call ``work(row_start, row_stop)`` over strips of rows covering `height`, in parallel."""
     rows = max(1, _STRIP_PIXELS // max(width, 1))
-    starts = range(0, height, rows)
-    if len(starts) == 1:
-        work(0, height)
-        return
-    with ThreadPoolExecutor(min(4, worker_count())) as pool:
-        for future in [pool.submit(work, start, min(start + rows, height)) for start in starts]:
-            future.result()
+    run_parallel(lambda start: work(start, min(start + rows, height)), range(0, height, rows))
 
 
 def _accumulator(dtype: np.dtype, factor: int) -> np.dtype:

@@ -4,15 +4,16 @@ Border pixels are reflected like OpenCV's ``BORDER_REFLECT`` and scipy.ndimage's
 ``mode="reflect"`` (``dcba|abcd``).
 
 Large images are processed in bands of rows, strips or tiles (with a halo of
-pixels around them) by a small thread pool: the compiled kernels release the
-GIL, so the bands run in parallel.
+pixels around them) by one thread pool per process (:func:`run_parallel`): the
+compiled kernels release the GIL, so the bands run in parallel.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -50,11 +51,48 @@ def worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, pool)
+_pool_lock = threading.Lock()
+_in_pool = threading.local()
+
+
+def _mark_pool_thread() -> None:
+    _in_pool.active = True
+
+
+def _shared_pool() -> ThreadPoolExecutor | None:
+    """The process's worker threads, made on first use (and again in a forked child);
+    None on one CPU and inside a worker, where nested waits could deadlock the pool."""
+    global _pool
+    if worker_count() <= 1 or getattr(_in_pool, "active", False):
+        return None
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            pool = ThreadPoolExecutor(worker_count(), "skinsmooth", initializer=_mark_pool_thread)
+            _pool = (os.getpid(), pool)
+        return _pool[1]
+
+
+def run_parallel(func: Callable, items: Iterable) -> None:
+    """Call ``func(item)`` for every item on the shared thread pool and wait for all;
+    the first exception raised is re-raised once every call has ended."""
+    items = list(items)
+    pool = _shared_pool() if len(items) > 1 else None
+    if pool is None:
+        for item in items:
+            func(item)
+        return
+    futures = [pool.submit(func, item) for item in items]
+    wait(futures)
+    for future in futures:
+        future.result()
+
+
 def for_row_strips(func: Callable[[slice], None], height: int, row_bytes: int) -> None:
     """Call ``func(rows)`` for strips ``rows = slice(y0, y1)`` covering [0, height), on a
     thread pool; `row_bytes` (the working memory per row) sizes the strips."""
     rows = max(_MIN_STRIP_ROWS, _STRIP_BYTES // max(row_bytes, 1))
-    _run_all(lambda y0: func(slice(y0, min(height, y0 + rows))), range(0, height, rows))
+    run_parallel(lambda y0: func(slice(y0, min(height, y0 + rows))), range(0, height, rows))
 
 
 def for_row_bands(func: Callable[[int, int], None], height: int, min_rows: int = 1) -> None:
@@ -65,7 +103,7 @@ def for_row_bands(func: Callable[[int, int], None], height: int, min_rows: int =
     """
     count = max(1, min(2 * worker_count(), height // max(min_rows, 1)))
     edges = [height * i // count for i in range(count + 1)]
-    _run_all(lambda i: func(edges[i], edges[i + 1]), range(count))
+    run_parallel(lambda i: func(edges[i], edges[i + 1]), range(count))
 
 
 def map_tiles(
@@ -104,17 +142,5 @@ def map_tiles(
             tiles = [a[y0 - halo : y1 + halo, x0 - halo : x1 + halo] for a in inputs]
         out[y0:y1, x0:x1] = func(*tiles)
 
-    _run_all(run, starts)
+    run_parallel(run, starts)
     return out
-
-
-def _run_all(run: Callable, starts) -> None:
-    """Call `run` on every start, on a thread pool when there are several CPUs."""
-    workers = min(worker_count(), len(starts))
-    if workers <= 1:
-        for start in starts:
-            run(start)
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            for _ in pool.map(run, starts):
-                pass

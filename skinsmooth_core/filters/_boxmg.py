@@ -18,16 +18,14 @@ by one zero pixel on every side (so no kernel needs bounds checks):
 with (i+1, j), ``[3]`` with (i+1, j+1) and ``[4]`` with (i+1, j-1). Vectors are
 padded H+2 x W+2 x 3 arrays (3 right-hand sides at once); their border stays 0.
 
-Kernels run on row bands from a thread pool (they release the GIL).
+Kernels run on row bands on the shared thread pool (they release the GIL).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ._box import worker_count
+from ._box import run_parallel, worker_count
 from ._jit import jit
 
 # the kernels solve this many right-hand sides at once (a constant, so loops over them unroll)
@@ -367,14 +365,11 @@ def _galerkin_on_bands(stencil, weights, coarse):
         _galerkin(stencil, weights, coarse, 0, height)
         return
     edges = np.linspace(0, height, bands + 1).astype(int)
-    with ThreadPoolExecutor(worker_count()) as pool:
-        for parity in (0, 1):
-            futures = [
-                pool.submit(_galerkin, stencil, weights, coarse, int(edges[b]), int(edges[b + 1]))
-                for b in range(parity, bands, 2)
-            ]
-            for future in futures:
-                future.result()
+    for parity in (0, 1):
+        run_parallel(
+            lambda b: _galerkin(stencil, weights, coarse, int(edges[b]), int(edges[b + 1])),
+            range(parity, bands, 2),
+        )
 
 
 @jit
@@ -431,12 +426,12 @@ def _dense_matrix(stencil):
 class Hierarchy:
     """Multigrid levels for a padded 5-point stencil; ``precondition`` applies one V-cycle.
 
-    Use as a context manager: the thread pool and the work arrays (for 3
-    right-hand sides) live for the ``with`` block. The coarse operators are built
-    in float64 (from the interpolation weights stored in `dtype`); the levels are
-    stored, like the V-cycle's work arrays, in `dtype` (float32 halves the memory
-    traffic; a preconditioner needs no more precision). ``residual`` uses the
-    float64 finest stencil.
+    Use as a context manager: the work arrays (for 3 right-hand sides) live for
+    the ``with`` block. The coarse operators are built in float64 (from the
+    interpolation weights stored in `dtype`); the levels are stored, like the
+    V-cycle's work arrays, in `dtype` (float32 halves the memory traffic; a
+    preconditioner needs no more precision). ``residual`` uses the float64
+    finest stencil.
     """
 
     def __init__(self, stencil, coarsest_pixels=COARSEST_PIXELS, dtype=np.float32):
@@ -454,11 +449,9 @@ class Hierarchy:
             stencil = coarse
         self.coarsest_shape = stencil.shape[1:]
         self.coarsest = _cholesky(_dense_matrix(stencil))
-        self.pool = self.work = None
+        self.work = None
 
     def __enter__(self):
-        if worker_count() > 1:
-            self.pool = ThreadPoolExecutor(worker_count())
         # per level: correction, residual and right-hand side (the finest level's is the caller's)
         shapes = [level[0].shape[1:] for level in self.levels] + [self.coarsest_shape]
         self.work = [
@@ -467,22 +460,17 @@ class Hierarchy:
         return self
 
     def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
-        self.pool = self.work = None
+        self.work = None
 
     def run(self, kernel, extent, grid, *args):
         """kernel(*args, first, stop) over padded rows or columns 1..extent, in bands."""
-        if self.pool is None or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
+        if worker_count() == 1 or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
             kernel(*args, 1, extent + 1)
             return
         edges = np.linspace(1, extent + 1, 2 * worker_count() + 1).astype(int)
-        futures = [
-            self.pool.submit(kernel, *args, int(start), int(stop))
-            for start, stop in zip(edges[:-1], edges[1:], strict=True)
-        ]
-        for future in futures:
-            future.result()
+        run_parallel(
+            lambda b: kernel(*args, int(edges[b]), int(edges[b + 1])), range(len(edges) - 1)
+        )
 
     def residual(self, rhs, x, out, level=None):
         """out = rhs - A x, or -A x if `rhs` is None (A: the float64 finest matrix unless a
@@ -501,18 +489,16 @@ class Hierarchy:
 
     def run_sum(self, kernel, extent, grid, shape, *args):
         """Sum of the arrays of `shape` that kernel(*args, out, first, stop) adds to per band."""
-        if self.pool is None or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
+        if worker_count() == 1 or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
             total = np.zeros(shape)
             kernel(*args, total, 1, extent + 1)
             return total
         edges = np.linspace(1, extent + 1, worker_count() + 1).astype(int)
         partial = np.zeros((len(edges) - 1, *shape))
-        futures = [
-            self.pool.submit(kernel, *args, partial[band], int(edges[band]), int(edges[band + 1]))
-            for band in range(len(edges) - 1)
-        ]
-        for future in futures:
-            future.result()
+        run_parallel(
+            lambda b: kernel(*args, partial[b], int(edges[b]), int(edges[b + 1])),
+            range(len(edges) - 1),
+        )
         return partial.sum(axis=0)
 
     def _smooth(self, level, rhs, x, reverse):

@@ -158,6 +158,51 @@ def test_scale_invariance(astronaut):
     assert auto < 0.8 * fixed  # a radius that does not follow the size is clearly worse
 
 
+def test_largest_skin_area():
+    mask = np.zeros((200, 300), np.float32)
+    assert smooth_module.largest_skin_area(mask) == 0.0
+    mask[20:60, 30:80] = 0.9  # one soft region: its whole (soft) area
+    mask[19, 30:80] = 0.3  # a soft rim, below 0.5
+    assert smooth_module.largest_skin_area(mask) == pytest.approx(0.9 * 40 * 50 + 0.3 * 50)
+    mask[20:60, 100:150] = mask[120:160, 30:80] = mask[120:160, 100:150] = 0.9
+    assert smooth_module.largest_skin_area(mask) == pytest.approx(mask.sum() / 4)
+    corners = np.zeros((30, 30))
+    corners[0:10, 0:10] = corners[10:20, 10:20] = 1.0  # touching diagonally: one region
+    corners[25:30, 25:30] = 1.0
+    assert smooth_module.largest_skin_area(corners) == pytest.approx(200.0)  # of 225
+    with pytest.raises(ValueError, match="2-D"):
+        smooth_module.largest_skin_area(np.zeros((4, 4, 3)))
+
+
+def test_largest_skin_area_of_a_large_mask_is_read_at_lower_resolution():
+    mask = np.zeros((1500, 2000), np.float32)
+    mask[100:600, 100:600] = 1.0
+    mask[800:1000, 1200:1400] = 1.0
+    mask[1200:1210, 1200:1203] = 1.0  # a speck, averaged away
+    assert smooth_module.largest_skin_area(mask) == pytest.approx(500 * 500, rel=0.01)
+
+
+def test_a_group_gets_the_scale_of_one_person(astronaut):
+    """Four faces side by side are smoothed at one face's size, not at the group's."""
+    group = np.tile(astronaut, (2, 2, 1))
+    one = np.zeros((512, 512), np.float32)
+    one[FACE_BOX] = 1.0
+    mask = np.tile(one, (2, 2))
+    per_face = smooth_module.auto_scale(one.sum(), 1024, 1024)
+    assert smooth_module.auto_scale(
+        smooth_module.largest_skin_area(mask), 1024, 1024
+    ) == pytest.approx(per_face, rel=0.01)
+    auto = smooth_skin(group, mask, strength=1.0)
+    area = smooth_module.largest_skin_area(mask)
+    explicit = smooth_skin(
+        group, mask, strength=1.0, scale=smooth_module.auto_scale(area, 1024, 1024)
+    )
+    np.testing.assert_array_equal(auto, explicit)
+    as_group = smooth_skin(group, mask, strength=1.0, scale=2 * per_face)
+    faces = mask > 0
+    assert np.abs(as_group[faces].astype(int) - auto[faces]).mean() > 0.5
+
+
 def test_auto_scale_follows_the_skin_area():
     assert smooth_module.auto_scale(128**2, 512, 512) == pytest.approx(1.0)
     assert smooth_module.auto_scale(4 * 128**2, 1024, 1024) == pytest.approx(2.0)

@@ -200,7 +200,8 @@ def _compute(np, masks, pipeline, drawable, config):
     if output == "layer-mask":
         # Smooth everywhere, at the size the skin mask implies; the mask becomes the layer mask.
         if options["scale"] == "auto":
-            options["scale"] = pipeline.auto_scale(float(mask.sum()), *mask.shape)
+            area = pipeline.largest_skin_area(mask)
+            options["scale"] = pipeline.auto_scale(area, *mask.shape)
         result = pipeline.smooth_skin(colour, "none", **options)
     elif output != "channel":
         result = pipeline.smooth_skin(colour, SMOOTH_MASKS[source], **options)

@@ -76,8 +76,9 @@ class Core:
         self.presets = dict(pipeline.PRESETS)
         self.methods = tuple(pipeline.METHODS)
         self.skin_mask = skin_mask
-        # The scale smooth_skin's "auto" picks for a skin area.
+        # The scale smooth_skin's "auto" picks for the largest skin region's area.
         self.auto_scale = pipeline.auto_scale
+        self.largest_skin_area = pipeline.largest_skin_area
         self.to_float = to_float
         self.from_float = from_float
         self.downscale_local_mean = downscale_local_mean
@@ -182,7 +183,7 @@ def compute(core, image, selection, settings, skin=None, want_mask=False, downsc
             layer_mask = "none"
             if "scale" not in options:
                 # At the scale the skin mask would give, not the whole frame's.
-                area = float(mask.sum(dtype=np.float64))
+                area = core.largest_skin_area(mask)
                 options["scale"] = core.auto_scale(area, *image.shape[:2])
         result = core.smooth_skin(image, mask=layer_mask, **options)
     if selection is not None:
@@ -452,7 +453,7 @@ class SkinSmoothingDialog(QDialog):
         crop = (slice(y0, y0 + size), slice(x0, x0 + size))
         if settings.scale == 0 and weight is not None:
             # The whole image's automatic scale, not the crop's.
-            area = float(weight.sum(dtype=np.float64)) * self.factor**2
+            area = self.core.largest_skin_area(weight) * self.factor**2
             settings = replace(settings, scale=self.core.auto_scale(area, height, width))
         part = image[crop]
         part_selection = None if selection is None else selection[crop]

@@ -19,6 +19,20 @@ def _widths(text: str) -> tuple[int, ...]:
     return tuple(int(w) for w in text.split(","))
 
 
+def _thresholds(text: str) -> tuple[float, ...]:
+    values = tuple(float(t) for t in text.split(","))
+    if not all(0.0 < t < 1.0 for t in values):
+        raise argparse.ArgumentTypeError(f"thresholds must be in (0, 1), got {text!r}")
+    return values
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
+    return value
+
+
 def _representative(data_dir, size: int, count: int) -> np.ndarray:
     """Letterboxed training photos from every source, for int8 calibration."""
     from .data import load_split
@@ -61,6 +75,10 @@ def main(argv=None) -> int:
     evaluate.add_argument("--model", default=None, help=".tflite (default: the shipped model)")
     evaluate.add_argument("--split", default="val", choices=["train", "val"])
     evaluate.add_argument("--limit", type=int, default=None)
+    evaluate.add_argument("--every", type=_positive, default=1, help="score every n-th photo")
+    evaluate.add_argument(
+        "--sweep", type=_thresholds, default=(), help="thresholds to compare, e.g. 0.5,0.6"
+    )
     evaluate.add_argument("--threads", type=int, default=None)
     evaluate.add_argument("--json", default=None, help="also write the results here")
     evaluate.add_argument(
@@ -110,6 +128,8 @@ def main(argv=None) -> int:
             args.model,
             split=args.split,
             limit=args.limit,
+            every=args.every,
+            thresholds=args.sweep,
             num_threads=args.threads,
             log=_log,
         )

@@ -39,12 +39,24 @@ def summarize(counts: list[np.ndarray]) -> dict:
     }
 
 
-def evaluate(data_dir, model_path=None, *, split="val", limit=None, num_threads=None, log=print):
+def evaluate(
+    data_dir,
+    model_path=None,
+    *,
+    split="val",
+    limit=None,
+    every=1,
+    thresholds=(),
+    num_threads=None,
+    log=print,
+):
     """Score the learned mask and the colour detector on a split of the shared data.
 
     Returns a dict ``{"unet": {source: scores}, "color": {...}, ...}`` where the
     source ``"all"`` pools every photo; scores hold f1, precision, recall, iou
-    (pooled) and mean_iou (mean over photos).
+    (pooled) and mean_iou (mean over photos). `every` keeps every n-th photo of
+    the split; `thresholds` adds ``"sweep": {threshold: pooled UNet scores}`` to
+    choose the model's threshold (on training photos, not on val).
     """
     from pathlib import Path
 
@@ -64,7 +76,9 @@ def evaluate(data_dir, model_path=None, *, split="val", limit=None, num_threads=
             if seen[row["source"]] <= limit:
                 kept.append(row)
         rows = kept
+    rows = rows[::every]
     counts = {"unet": {}, "color": {}}
+    swept = {float(t): [] for t in thresholds}
     seconds = {"unet": 0.0, "color": 0.0}
     start = time.monotonic()
     for row in rows:
@@ -76,6 +90,9 @@ def evaluate(data_dir, model_path=None, *, split="val", limit=None, num_threads=
             seconds[method] += time.perf_counter() - tic
             threshold = segmenter.threshold if method == "unet" else 0.5
             counts[method].setdefault(row["source"], []).append(pixel_counts(prob, mask, threshold))
+            if method == "unet":
+                for t, photo_counts in swept.items():
+                    photo_counts.append(pixel_counts(prob, mask, t))
     log(f"scored {len(rows)} {split} photos in {time.monotonic() - start:.0f} s")
     results = {
         "split": split,
@@ -87,6 +104,8 @@ def evaluate(data_dir, model_path=None, *, split="val", limit=None, num_threads=
         scores = {"all": summarize([c for cs in by_source.values() for c in cs])}
         scores.update({s: summarize(cs) for s, cs in sorted(by_source.items())})
         results[method] = scores
+    if swept:
+        results["sweep"] = {str(t): summarize(c) for t, c in swept.items()}
     return results
 
 
@@ -104,4 +123,10 @@ def format_table(results: dict) -> str:
             f"| {unet['mean_iou']:.3f} | {color['f1']:.3f} | {color['iou']:.3f} "
             f"| {color['mean_iou']:.3f} |"
         )
+    if "sweep" in results:
+        lines += ["", "| threshold | UNet F1 | precision | recall |", "|---|---|---|---|"]
+        lines += [
+            f"| {t} | {v['f1']:.4f} | {v['precision']:.4f} | {v['recall']:.4f} |"
+            for t, v in results["sweep"].items()
+        ]
     return "\n".join(lines)

@@ -52,3 +52,19 @@ def test_lifted_negatives_reach_the_skin_brightness(astronaut):
     assert abs(after.mean() - skin_level) < abs(before.mean() - skin_level)
     # texture scaled with it: the blobs' contrast grows, not flattened
     assert after.mean(1).std() > before.mean(1).std()
+
+
+def test_soft_blobs_fade_in_at_their_outline(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    mask[100:150, 190:260] = 255
+    hard = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(8))
+    soft = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(8), soft=True)
+    np.testing.assert_array_equal(soft[mask != 0], astronaut[mask != 0])
+    hard_change = np.abs(hard.astype(float) - astronaut).sum(axis=2)
+    soft_change = np.abs(soft.astype(float) - astronaut).sum(axis=2)
+    assert not np.any((soft_change > 0) & (hard_change == 0))  # the same blobs
+    moved = hard_change > 30  # pixels whose colour the tint clearly moves
+    share = soft_change[moved] / hard_change[moved]
+    assert np.all(share < 1.05)
+    assert np.mean(share > 0.95) > 0.3  # blob interiors: the full tint
+    assert np.mean((share > 0.1) & (share < 0.9)) > 0.05  # a feathered rim

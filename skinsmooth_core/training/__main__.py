@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     train.add_argument(
         "--lift", type=float, default=0.0, help="share of those also brightened to the skin's level"
     )
+    train.add_argument(
+        "--soft-blobs", action="store_true", help="feather the tinted blobs' outlines"
+    )
 
     evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
     evaluate.add_argument("--data", required=True)
@@ -117,6 +120,7 @@ def main(argv=None) -> int:
             seed=args.seed,
             tint=args.tint,
             lift=args.lift,
+            soft_blobs=args.soft_blobs,
             log=_log,
         )
     elif args.command == "evaluate":

@@ -167,7 +167,12 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _skin_tinted_negatives(
-    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, *, lift: float = 0.0
+    image: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    lift: float = 0.0,
+    soft: bool = False,
 ):
     """Hard negatives: give random blobs of not-skin (hair, clothes, background) the
     chroma of the view's skin while keeping their own luminance texture, so that
@@ -175,6 +180,7 @@ def _skin_tinted_negatives(
 
     `lift`: probability of also raising the blobs' brightness towards the skin's
     (gain up to 4, texture contrast scaled with it): dark hair becomes light hair.
+    `soft`: blend the blobs in over a few pixels, so that their outline is no cue.
     """
     skin = mask == 255
     if skin.sum() < 64:
@@ -184,27 +190,38 @@ def _skin_tinted_negatives(
     tone /= max(float(tone.mean()), 1.0)  # chroma only: mean of the three channels 1
     cells = rng.random((6, 6)).astype(np.float32)
     blobs = np.asarray(Image.fromarray(cells).resize(mask.shape[::-1], Image.BICUBIC))
-    region = (blobs > rng.uniform(0.3, 0.7)) & (mask == 0)
+    cut = rng.uniform(0.3, 0.7)
+    if soft:
+        weight = np.clip((blobs - cut) / np.float32(0.2), 0.0, 1.0) * (mask == 0)
+    else:
+        weight = ((blobs > cut) & (mask == 0)).astype(np.float32)
+    region = weight > 0
     luminance = x[region].mean(axis=1, keepdims=True)
     if lift and rng.random() < lift and luminance.size:
         gain = float(x[skin].mean()) / max(float(luminance.mean()), 1.0)
         luminance *= np.float32(np.clip(gain, 1.0, 4.0) ** rng.uniform(0.5, 1.0))
     strength = np.float32(rng.uniform(0.6, 1.0))
-    x[region] += strength * (luminance * tone - x[region])
+    x[region] += strength * weight[region][:, None] * (luminance * tone - x[region])
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
 def augmented_pair(
-    sample: Sample, size: int, rng: np.random.Generator, *, tint: float = 0.0, lift: float = 0.0
+    sample: Sample,
+    size: int,
+    rng: np.random.Generator,
+    *,
+    tint: float = 0.0,
+    lift: float = 0.0,
+    soft: bool = False,
 ):
     """One random training view: float32 image size x size x 3, label size x size x 2.
 
     `tint`: probability of :func:`_skin_tinted_negatives` on the view; `lift`: its
-    probability of brightening the blobs to the skin's level.
+    probability of brightening the blobs to the skin's level; `soft`: feathered blobs.
     """
     image, mask = _warp(sample, size, rng)
     if tint and rng.random() < tint:
-        image = _skin_tinted_negatives(image, mask, rng, lift=lift)
+        image = _skin_tinted_negatives(image, mask, rng, lift=lift, soft=soft)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
@@ -224,10 +241,10 @@ class BatchSampler:
         weights=None,
         tint: float = 0.0,
         lift: float = 0.0,
+        soft: bool = False,
     ):
         self.samples = samples
-        self.tint = tint
-        self.lift = lift
+        self.tint, self.lift, self.soft = tint, lift, soft
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
@@ -239,6 +256,7 @@ class BatchSampler:
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
         views = [self.samples[i] for i in picks]
         pairs = [
-            augmented_pair(v, self.size, self.rng, tint=self.tint, lift=self.lift) for v in views
+            augmented_pair(v, self.size, self.rng, tint=self.tint, lift=self.lift, soft=self.soft)
+            for v in views
         ]
         return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

@@ -81,6 +81,7 @@ def train(
     seed: int = 0,
     tint: float = 0.0,
     lift: float = 0.0,
+    soft_blobs: bool = False,
     log=print,
 ):
     """Train and keep the checkpoint with the best pooled pixel F1 on the val split.
@@ -88,7 +89,8 @@ def train(
     Writes ``best.keras``, ``last.keras``, ``log.csv`` and ``config.json`` to `out_dir`.
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
     `tint` is the share of views whose not-skin blobs get the skin's colour (hard negatives);
-    `lift` the share of those whose blobs are also brightened to the skin's level.
+    `lift` the share of those whose blobs are also brightened to the skin's level;
+    `soft_blobs` feathers the blobs' outlines.
     Returns the path of ``best.keras``.
     """
     import keras
@@ -104,6 +106,7 @@ def train(
         "time_budget_minutes": time_budget_minutes,
         "tint": tint,
         "lift": lift,
+        "soft_blobs": soft_blobs,
         "learning_rate": learning_rate,
         "widths": list(widths),
         "separable": separable,
@@ -129,7 +132,9 @@ def train(
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=masked_bce_dice)
     log(f"model {model.name}: {model.count_params():,} parameters")
     batches = _prefetch(
-        BatchSampler(train_samples, crop_size, batch_size, seed=seed, tint=tint, lift=lift)
+        BatchSampler(
+            train_samples, crop_size, batch_size, seed=seed, tint=tint, lift=lift, soft=soft_blobs
+        )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes
 

@@ -47,32 +47,32 @@ def _interpreter_class():
 
 
 _RUNTIME_BANNER = b"INFO: Created TensorFlow Lite XNNPACK delegate"
+_stderr_lock = threading.Lock()  # fd 2 is process-wide: one redirection at a time
 
 
 @contextlib.contextmanager
 def _without_runtime_banner():
     """Drop the line LiteRT's native code prints on standard error (fd 2) when it
     loads a model; anything else written there meanwhile is passed on."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no standard error to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
+    with _stderr_lock:
         try:
+            capture = tempfile.TemporaryFile()
+            saved = os.dup(2)
+        except OSError:  # no standard error or temporary file: leave fd 2 alone
             yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            kept = [
-                line
-                for line in capture.read().splitlines(True)
-                if not line.startswith(_RUNTIME_BANNER)
-            ]
-            if kept:
-                os.write(2, b"".join(kept))
+            return
+        with capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                lines = capture.read().splitlines(True)
+                kept = [line for line in lines if not line.startswith(_RUNTIME_BANNER)]
+                if kept:
+                    os.write(2, b"".join(kept))
 
 
 def letterbox(rgb: np.ndarray, size: int):

@@ -44,11 +44,6 @@ def test_face_in_background_and_suit_out(astronaut_mask):
     assert skin_fraction(astronaut_mask, SUIT) <= 0.1
 
 
-@pytest.mark.xfail(
-    reason="known limit of the shipped model (MODEL_CARD.md): 19 % of the light-brown hair on "
-    "top of the head is above 0.5 in the mask",
-    strict=False,
-)
 def test_hair_out(astronaut_mask):
     assert skin_fraction(astronaut_mask, HAIR) <= 0.1
 

@@ -43,12 +43,15 @@ def data_dir(astronaut, tmp_path_factory):
 
 
 def test_labels_from_the_predictor_score_one(data_dir):
-    results = evaluate(data_dir, num_threads=2, thresholds=(0.3, 0.6, 0.9), log=lambda _: None)
+    threshold = SkinSegmenter(num_threads=1).threshold
+    results = evaluate(
+        data_dir, num_threads=2, thresholds=(0.3, threshold, 0.9), log=lambda _: None
+    )
     assert set(results["unet"]) == {"all", "ccp", "sfa"}
     assert results["unet"]["all"]["images"] == 4
     assert results["unet"]["all"]["f1"] == 1.0 == results["unet"]["all"]["iou"]
-    assert results["threshold"] == 0.6
-    assert results["sweep"]["0.6"]["f1"] == 1.0
+    assert results["threshold"] == threshold
+    assert results["sweep"][str(threshold)]["f1"] == 1.0
     # a lower threshold adds false positives, a higher one misses skin
     assert results["sweep"]["0.3"]["precision"] < 1.0 == results["sweep"]["0.3"]["recall"]
     assert results["sweep"]["0.9"]["recall"] < 1.0 == results["sweep"]["0.9"]["precision"]
@@ -68,11 +71,14 @@ def test_command_line_writes_json_and_rejects_bad_arguments(data_dir, tmp_path):
     command = [sys.executable, "-m", "skinsmooth_core.training", "evaluate", "--data",
                str(data_dir), "--threads", "2"]  # fmt: skip
     out = tmp_path / "scores.json"
+    threshold = SkinSegmenter(num_threads=1).threshold
     done = subprocess.run(
-        [*command, "--sweep", "0.5,0.6", "--json", str(out)], capture_output=True, text=True
+        [*command, "--sweep", f"0.5,{threshold}", "--json", str(out)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(out.read_text())["sweep"]["0.6"]["f1"] == 1.0
+    assert json.loads(out.read_text())["sweep"][str(threshold)]["f1"] == 1.0
     for bad in (["--sweep", "0.5,1.5"], ["--every", "0"]):
         done = subprocess.run([*command, *bad], capture_output=True, text=True)
         assert done.returncode == 2 and bad[0] in done.stderr

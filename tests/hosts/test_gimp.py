@@ -217,14 +217,11 @@ def test_auto_mask_same_as_the_core_and_hair_unchanged(gimp_run):
     expected = smooth_skin(before, "unet" if model_in_gimp else "color", **ARGS)
     difference = np.abs(after.astype(np.int32) - expected) / 257
     assert difference.max() <= 2 and (difference > 1).mean() < 1e-3
-    # Hair: a property of the core's mask, checked here as GIMP users see it.
-    hair, face = _mean_change(before, expected, HAIR), _mean_change(before, expected, FACE)
-    if hair >= 0.1 * face:
-        pytest.xfail(
-            f"the core smooths blond hair ({hair / 257:.2f} vs {face / 257:.2f} levels on the "
-            f"face) with the {'learned' if model_in_gimp else 'colour'} mask"
-        )
-    assert _mean_change(before, after, HAIR) < 0.1 * _mean_change(before, after, FACE)
+    # Hair: the learned mask leaves it out, checked here as GIMP users see it.
+    if not model_in_gimp:
+        pytest.xfail("GIMP's Python has no LiteRT runtime: the colour fallback includes hair")
+    hair, face = _mean_change(before, after, HAIR), _mean_change(before, after, FACE)
+    assert hair < 0.1 * face, f"hair changed by {hair / 257:.2f} levels, face by {face / 257:.2f}"
 
 
 def test_sixteen_bit_stays_sixteen_bit(gimp_run):

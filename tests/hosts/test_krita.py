@@ -265,11 +265,6 @@ def test_new_layer_smooths_skin_only(krita_run, astronaut):
     np.testing.assert_array_equal(exported, result[..., :3])
 
 
-@pytest.mark.xfail(
-    reason="known limit of the shipped model (models/MODEL_CARD.md): this portrait's "
-    "light-brown hair is partly in the learned (soft) mask, so the hair is partly smoothed",
-    strict=False,
-)
 def test_hair_left_alone(krita_run):
     """With "AI skin model", the hair changes much less than the skin."""
     out, facts = krita_run["out"], krita_run["facts"]

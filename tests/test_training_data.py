@@ -68,3 +68,20 @@ def test_soft_blobs_fade_in_at_their_outline(astronaut):
     assert np.all(share < 1.05)
     assert np.mean(share > 0.95) > 0.3  # blob interiors: the full tint
     assert np.mean((share > 0.1) & (share < 0.9)) > 0.05  # a feathered rim
+
+
+def test_vivid_negatives_have_a_stronger_chroma_than_the_skin(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    mask[100:150, 190:260] = 255
+    plain = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(4))
+    vivid = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(4), vivid=1.0)
+    np.testing.assert_array_equal(vivid[mask != 0], astronaut[mask != 0])
+
+    def chroma(x):  # distance from grey, relative to the brightness
+        x = x.astype(float)
+        return np.abs(x / np.maximum(x.mean(1, keepdims=True), 1) - 1).sum(1)
+
+    changed = np.all(plain != astronaut, axis=2) & np.all(vivid != astronaut, axis=2)
+    unclipped = np.all((vivid > 0) & (vivid < 255), axis=2) & changed
+    assert unclipped.mean() > 0.02
+    assert np.median(chroma(vivid[unclipped])) > 1.2 * np.median(chroma(plain[unclipped]))

@@ -72,6 +72,9 @@ def main(argv=None) -> int:
     train.add_argument(
         "--soft-blobs", action="store_true", help="feather the tinted blobs' outlines"
     )
+    train.add_argument(
+        "--vivid", type=float, default=0.0, help="share of those with a stronger chroma than skin"
+    )
 
     evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
     evaluate.add_argument("--data", required=True)
@@ -121,6 +124,7 @@ def main(argv=None) -> int:
             tint=args.tint,
             lift=args.lift,
             soft_blobs=args.soft_blobs,
+            vivid=args.vivid,
             log=_log,
         )
     elif args.command == "evaluate":

@@ -173,6 +173,7 @@ def _skin_tinted_negatives(
     *,
     lift: float = 0.0,
     soft: bool = False,
+    vivid: float = 0.0,
 ):
     """Hard negatives: give random blobs of not-skin (hair, clothes, background) the
     chroma of the view's skin while keeping their own luminance texture, so that
@@ -181,6 +182,7 @@ def _skin_tinted_negatives(
     `lift`: probability of also raising the blobs' brightness towards the skin's
     (gain up to 4, texture contrast scaled with it): dark hair becomes light hair.
     `soft`: blend the blobs in over a few pixels, so that their outline is no cue.
+    `vivid`: probability of a stronger chroma than the skin's (1.3-2x: orange, tan).
     """
     skin = mask == 255
     if skin.sum() < 64:
@@ -188,6 +190,8 @@ def _skin_tinted_negatives(
     x = image.astype(np.float32)
     tone = x[skin].mean(axis=0)
     tone /= max(float(tone.mean()), 1.0)  # chroma only: mean of the three channels 1
+    if vivid and rng.random() < vivid:
+        tone = 1.0 + (tone - 1.0) * np.float32(rng.uniform(1.3, 2.0))
     cells = rng.random((6, 6)).astype(np.float32)
     blobs = np.asarray(Image.fromarray(cells).resize(mask.shape[::-1], Image.BICUBIC))
     cut = rng.uniform(0.3, 0.7)
@@ -213,15 +217,17 @@ def augmented_pair(
     tint: float = 0.0,
     lift: float = 0.0,
     soft: bool = False,
+    vivid: float = 0.0,
 ):
     """One random training view: float32 image size x size x 3, label size x size x 2.
 
     `tint`: probability of :func:`_skin_tinted_negatives` on the view; `lift`: its
-    probability of brightening the blobs to the skin's level; `soft`: feathered blobs.
+    probability of brightening the blobs to the skin's level; `soft`: feathered blobs;
+    `vivid`: its probability of a stronger chroma than the skin's.
     """
     image, mask = _warp(sample, size, rng)
     if tint and rng.random() < tint:
-        image = _skin_tinted_negatives(image, mask, rng, lift=lift, soft=soft)
+        image = _skin_tinted_negatives(image, mask, rng, lift=lift, soft=soft, vivid=vivid)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
@@ -242,9 +248,10 @@ class BatchSampler:
         tint: float = 0.0,
         lift: float = 0.0,
         soft: bool = False,
+        vivid: float = 0.0,
     ):
         self.samples = samples
-        self.tint, self.lift, self.soft = tint, lift, soft
+        self.tint, self.lift, self.soft, self.vivid = tint, lift, soft, vivid
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
@@ -256,7 +263,15 @@ class BatchSampler:
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
         views = [self.samples[i] for i in picks]
         pairs = [
-            augmented_pair(v, self.size, self.rng, tint=self.tint, lift=self.lift, soft=self.soft)
+            augmented_pair(
+                v,
+                self.size,
+                self.rng,
+                tint=self.tint,
+                lift=self.lift,
+                soft=self.soft,
+                vivid=self.vivid,
+            )
             for v in views
         ]
         return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

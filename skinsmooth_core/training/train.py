@@ -82,6 +82,7 @@ def train(
     tint: float = 0.0,
     lift: float = 0.0,
     soft_blobs: bool = False,
+    vivid: float = 0.0,
     log=print,
 ):
     """Train and keep the checkpoint with the best pooled pixel F1 on the val split.
@@ -90,7 +91,8 @@ def train(
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
     `tint` is the share of views whose not-skin blobs get the skin's colour (hard negatives);
     `lift` the share of those whose blobs are also brightened to the skin's level;
-    `soft_blobs` feathers the blobs' outlines.
+    `soft_blobs` feathers the blobs' outlines; `vivid` is the share of tinted views whose
+    blobs get a stronger chroma than the skin's.
     Returns the path of ``best.keras``.
     """
     import keras
@@ -107,6 +109,7 @@ def train(
         "tint": tint,
         "lift": lift,
         "soft_blobs": soft_blobs,
+        "vivid": vivid,
         "learning_rate": learning_rate,
         "widths": list(widths),
         "separable": separable,
@@ -133,7 +136,14 @@ def train(
     log(f"model {model.name}: {model.count_params():,} parameters")
     batches = _prefetch(
         BatchSampler(
-            train_samples, crop_size, batch_size, seed=seed, tint=tint, lift=lift, soft=soft_blobs
+            train_samples,
+            crop_size,
+            batch_size,
+            seed=seed,
+            tint=tint,
+            lift=lift,
+            soft=soft_blobs,
+            vivid=vivid,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

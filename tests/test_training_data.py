@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skinsmooth_core.training.data import _skin_tinted_negatives
+from skinsmooth_core.training.data import TintedNegatives, _skin_tinted_negatives
 
 
 def test_tinted_negatives_take_the_skin_chroma_and_keep_luminance(astronaut):
@@ -40,7 +40,7 @@ def test_lifted_negatives_reach_the_skin_brightness(astronaut):
     mask[100:150, 190:260] = 255
     dark = astronaut.copy()
     dark[mask == 0] //= 4  # dark not-skin, as dark hair is
-    out = _skin_tinted_negatives(dark, mask, np.random.default_rng(5), lift=1.0)
+    out = _skin_tinted_negatives(dark, mask, np.random.default_rng(5), TintedNegatives(lift=1.0))
     np.testing.assert_array_equal(out[mask == 255], dark[mask == 255])
     changed = np.any(out != dark, axis=2)
     assert 0.05 < changed.mean() < 0.95
@@ -58,7 +58,9 @@ def test_soft_blobs_fade_in_at_their_outline(astronaut):
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     mask[100:150, 190:260] = 255
     hard = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(8))
-    soft = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(8), soft=True)
+    soft = _skin_tinted_negatives(
+        astronaut, mask, np.random.default_rng(8), TintedNegatives(soft=True)
+    )
     np.testing.assert_array_equal(soft[mask != 0], astronaut[mask != 0])
     hard_change = np.abs(hard.astype(float) - astronaut).sum(axis=2)
     soft_change = np.abs(soft.astype(float) - astronaut).sum(axis=2)
@@ -74,7 +76,9 @@ def test_vivid_negatives_have_a_stronger_chroma_than_the_skin(astronaut):
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     mask[100:150, 190:260] = 255
     plain = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(4))
-    vivid = _skin_tinted_negatives(astronaut, mask, np.random.default_rng(4), vivid=1.0)
+    vivid = _skin_tinted_negatives(
+        astronaut, mask, np.random.default_rng(4), TintedNegatives(vivid=1.0)
+    )
     np.testing.assert_array_equal(vivid[mask != 0], astronaut[mask != 0])
 
     def chroma(x):  # distance from grey, relative to the brightness

@@ -105,6 +105,7 @@ def main(argv=None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "train":
+        from .data import TintedNegatives
         from .train import train as run
 
         run(
@@ -121,10 +122,7 @@ def main(argv=None) -> int:
             limit=args.limit,
             resume=args.resume,
             seed=args.seed,
-            tint=args.tint,
-            lift=args.lift,
-            soft_blobs=args.soft_blobs,
-            vivid=args.vivid,
+            negatives=TintedNegatives(args.tint, args.lift, args.soft_blobs, args.vivid),
             log=_log,
         )
     elif args.command == "evaluate":

@@ -166,23 +166,33 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
+@dataclass(frozen=True)
+class TintedNegatives:
+    """Settings of the skin-tinted hard negatives (:func:`_skin_tinted_negatives`).
+
+    share: probability that a training view gets them. lift: probability of also
+    raising the blobs' brightness towards the skin's (gain up to 4, texture
+    contrast scaled with it): dark hair becomes light hair. soft: blend the blobs
+    in over a few pixels, so that their outline is no cue. vivid: probability of
+    a stronger chroma than the skin's (1.3-2x: orange, tan).
+    """
+
+    share: float = 0.0
+    lift: float = 0.0
+    soft: bool = False
+    vivid: float = 0.0
+
+
 def _skin_tinted_negatives(
     image: np.ndarray,
     mask: np.ndarray,
     rng: np.random.Generator,
-    *,
-    lift: float = 0.0,
-    soft: bool = False,
-    vivid: float = 0.0,
+    options: TintedNegatives = TintedNegatives(),
 ):
     """Hard negatives: give random blobs of not-skin (hair, clothes, background) the
     chroma of the view's skin while keeping their own luminance texture, so that
     skin colour alone never makes a pixel skin (light hair, beige clothes).
-
-    `lift`: probability of also raising the blobs' brightness towards the skin's
-    (gain up to 4, texture contrast scaled with it): dark hair becomes light hair.
-    `soft`: blend the blobs in over a few pixels, so that their outline is no cue.
-    `vivid`: probability of a stronger chroma than the skin's (1.3-2x: orange, tan).
+    `options` (lift, soft, vivid) vary them; its share is the caller's business.
     """
     skin = mask == 255
     if skin.sum() < 64:
@@ -190,18 +200,18 @@ def _skin_tinted_negatives(
     x = image.astype(np.float32)
     tone = x[skin].mean(axis=0)
     tone /= max(float(tone.mean()), 1.0)  # chroma only: mean of the three channels 1
-    if vivid and rng.random() < vivid:
+    if options.vivid and rng.random() < options.vivid:
         tone = 1.0 + (tone - 1.0) * np.float32(rng.uniform(1.3, 2.0))
     cells = rng.random((6, 6)).astype(np.float32)
     blobs = np.asarray(Image.fromarray(cells).resize(mask.shape[::-1], Image.BICUBIC))
     cut = rng.uniform(0.3, 0.7)
-    if soft:
+    if options.soft:
         weight = np.clip((blobs - cut) / np.float32(0.2), 0.0, 1.0) * (mask == 0)
     else:
         weight = ((blobs > cut) & (mask == 0)).astype(np.float32)
     region = weight > 0
     luminance = x[region].mean(axis=1, keepdims=True)
-    if lift and rng.random() < lift and luminance.size:
+    if options.lift and rng.random() < options.lift and luminance.size:
         gain = float(x[skin].mean()) / max(float(luminance.mean()), 1.0)
         luminance *= np.float32(np.clip(gain, 1.0, 4.0) ** rng.uniform(0.5, 1.0))
     strength = np.float32(rng.uniform(0.6, 1.0))
@@ -213,21 +223,13 @@ def augmented_pair(
     sample: Sample,
     size: int,
     rng: np.random.Generator,
-    *,
-    tint: float = 0.0,
-    lift: float = 0.0,
-    soft: bool = False,
-    vivid: float = 0.0,
+    negatives: TintedNegatives = TintedNegatives(),
 ):
-    """One random training view: float32 image size x size x 3, label size x size x 2.
-
-    `tint`: probability of :func:`_skin_tinted_negatives` on the view; `lift`: its
-    probability of brightening the blobs to the skin's level; `soft`: feathered blobs;
-    `vivid`: its probability of a stronger chroma than the skin's.
-    """
+    """One random training view: float32 image size x size x 3, label size x size x 2,
+    with skin-tinted hard negatives in ``negatives.share`` of the views."""
     image, mask = _warp(sample, size, rng)
-    if tint and rng.random() < tint:
-        image = _skin_tinted_negatives(image, mask, rng, lift=lift, soft=soft, vivid=vivid)
+    if negatives.share and rng.random() < negatives.share:
+        image = _skin_tinted_negatives(image, mask, rng, negatives)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
@@ -245,13 +247,10 @@ class BatchSampler:
         batch_size: int,
         seed: int = 0,
         weights=None,
-        tint: float = 0.0,
-        lift: float = 0.0,
-        soft: bool = False,
-        vivid: float = 0.0,
+        negatives: TintedNegatives = TintedNegatives(),
     ):
         self.samples = samples
-        self.tint, self.lift, self.soft, self.vivid = tint, lift, soft, vivid
+        self.negatives = negatives
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
@@ -262,16 +261,5 @@ class BatchSampler:
     def batch(self):
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
         views = [self.samples[i] for i in picks]
-        pairs = [
-            augmented_pair(
-                v,
-                self.size,
-                self.rng,
-                tint=self.tint,
-                lift=self.lift,
-                soft=self.soft,
-                vivid=self.vivid,
-            )
-            for v in views
-        ]
+        pairs = [augmented_pair(v, self.size, self.rng, self.negatives) for v in views]
         return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

@@ -8,13 +8,14 @@ import math
 import queue
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..masks.segmenter import letterbox
-from .data import IGNORE, BatchSampler, load_split
+from .data import IGNORE, BatchSampler, TintedNegatives, load_split
 from .evaluate import pixel_counts, summarize
 from .model import SLIM, get_unet_256
 
@@ -79,23 +80,19 @@ def train(
     limit: int | None = None,
     resume=None,
     seed: int = 0,
-    tint: float = 0.0,
-    lift: float = 0.0,
-    soft_blobs: bool = False,
-    vivid: float = 0.0,
+    negatives: TintedNegatives | None = None,
     log=print,
 ):
     """Train and keep the checkpoint with the best pooled pixel F1 on the val split.
 
     Writes ``best.keras``, ``last.keras``, ``log.csv`` and ``config.json`` to `out_dir`.
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
-    `tint` is the share of views whose not-skin blobs get the skin's colour (hard negatives);
-    `lift` the share of those whose blobs are also brightened to the skin's level;
-    `soft_blobs` feathers the blobs' outlines; `vivid` is the share of tinted views whose
-    blobs get a stronger chroma than the skin's.
+    `negatives`: the skin-tinted hard negatives (:class:`TintedNegatives`).
     Returns the path of ``best.keras``.
     """
     import keras
+
+    negatives = negatives or TintedNegatives()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,10 +103,7 @@ def train(
         "steps_per_epoch": steps_per_epoch,
         "max_epochs": max_epochs,
         "time_budget_minutes": time_budget_minutes,
-        "tint": tint,
-        "lift": lift,
-        "soft_blobs": soft_blobs,
-        "vivid": vivid,
+        "negatives": asdict(negatives),
         "learning_rate": learning_rate,
         "widths": list(widths),
         "separable": separable,
@@ -140,10 +134,7 @@ def train(
             crop_size,
             batch_size,
             seed=seed,
-            tint=tint,
-            lift=lift,
-            soft=soft_blobs,
-            vivid=vivid,
+            negatives=negatives,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

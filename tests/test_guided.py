@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+from bounds import U32, U64, gamma, opencv_guided, output, ours_guided
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,12 @@ def _colour_float(image):
     return np.ascontiguousarray(to_float(colour).astype(np.float32))
 
 
+def _kernel_input(image):
+    """The colour channels exactly as our kernel gets them (uint: float32), in float64."""
+    colour = image[..., :3] if image.ndim == 3 else image
+    return to_float(colour).astype(np.float64)
+
+
 def _make(astronaut_small, dtype, channels):
     if channels == 1:
         base = astronaut_small[..., 1]
@@ -32,9 +39,12 @@ def _make(astronaut_small, dtype, channels):
     return as_dtype(base, dtype)
 
 
-def _tolerance(dtype):
-    # integer outputs are rounded to the nearest level; floats differ by float32 rounding
-    return {np.uint8: 0.51 / 255, np.uint16: 0.51 / 65535}.get(dtype, 2e-5)
+def _bound(dtype, eps, n_guide, self_guided, shape, radius, opencv=False):
+    """|ours - reference|: our float64 fit (stored in `dtype`) against the exact fit, plus
+    OpenCV's float32 fit when OpenCV is the reference (see tests/bounds.py)."""
+    ours = ours_guided(eps, n_guide, self_guided, shape, radius)
+    theirs = opencv_guided(eps, n_guide, self_guided) if opencv else 0.0
+    return output(dtype, ours + theirs)
 
 
 # OpenCV's colour-guide path goes wrong for small eps (opencv_contrib issue #760; with eps=1e-3
@@ -52,7 +62,14 @@ def test_self_guided_matches_opencv(astronaut_small, dtype, channels, radius):
     expected = cv2.ximgproc.guidedFilter(reference, reference, radius, eps)
     got = to_float(ours[..., :3] if channels == 4 else ours).astype(np.float64)
     expected = np.clip(expected, 0, 1) if image.dtype.kind == "u" else expected
-    np.testing.assert_allclose(got, expected, rtol=0, atol=_tolerance(dtype) + 5e-5)
+    n_guide = min(channels, 3)
+    bound = _bound(dtype, eps, n_guide, True, image.shape, radius, opencv=True)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
+    # OpenCV's float32 fit makes that bound loose: the float64 brute force, tightly
+    exact = _brute_force_guided(_kernel_input(image), None, radius, eps)
+    exact = np.clip(exact, 0, 1) if image.dtype.kind == "u" else exact
+    bound = _bound(dtype, eps, n_guide, True, image.shape, radius)
+    np.testing.assert_allclose(got, exact.reshape(got.shape), rtol=0, atol=bound)
     if channels == 4:
         np.testing.assert_array_equal(ours[..., 3], image[..., 3])
 
@@ -68,11 +85,25 @@ def test_separate_guide_matches_opencv(astronaut_small, image_dtype, guide_dtype
     ours = guided_filter(image, guide, radius=6, eps=eps)
     expected = cv2.ximgproc.guidedFilter(_colour_float(guide), _colour_float(image), 6, eps)
     expected = np.clip(expected, 0, 1) if image.dtype.kind == "u" else expected
-    np.testing.assert_allclose(to_float(ours), expected, atol=_tolerance(image_dtype) + 5e-5)
+    n_guide = min(guide_channels, 3)
+    bound = _bound(image_dtype, eps, n_guide, False, image.shape, 6, opencv=True)
+    np.testing.assert_allclose(to_float(ours), expected, rtol=0, atol=bound)
+    # the same on the float32 pixels our kernel gets, against the float64 brute force
+    exact = _brute_force_guided(
+        _kernel_input(image), _kernel_input(guide).astype(to_float(image).dtype), 6, eps
+    )
+    exact = np.clip(exact, 0, 1) if image.dtype.kind == "u" else exact
+    bound = _bound(image_dtype, eps, n_guide, False, image.shape, 6)
+    np.testing.assert_allclose(to_float(ours), exact, rtol=0, atol=bound)
 
 
 def _brute_force_guided(src, guide, radius, eps):
-    """Per-window least squares (np.linalg.solve on explicit windows), float64, reflect border."""
+    """Per-window least squares (np.linalg.solve on explicit windows), float64, reflect border.
+
+    Self-guided when `guide` is None. Its own error (float64, condition number of the
+    fit <= 1 + 3 / (4 eps)) is far below every bound it is compared with.
+    """
+    guide = src if guide is None else guide
     src = src.reshape(*src.shape[:2], -1).astype(np.float64)
     guide = guide.reshape(*guide.shape[:2], -1).astype(np.float64)
     pad = ((2 * radius, 2 * radius), (2 * radius, 2 * radius), (0, 0))
@@ -101,7 +132,8 @@ def test_colour_guide_matches_brute_force(astronaut_small, eps, radius, src_chan
     src = guide if src_channels == 3 else guide[..., 0] ** 2
     ours = guided_filter(src, guide, radius=radius, eps=eps)
     expected = _brute_force_guided(src, guide, radius, eps).reshape(src.shape)
-    np.testing.assert_allclose(ours, expected, atol=1e-8)
+    bound = _bound(np.float64, eps, 3, src_channels == 3, guide.shape, radius)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=bound)
 
 
 def test_mask_refined_by_colour_guide(astronaut_small):
@@ -110,11 +142,14 @@ def test_mask_refined_by_colour_guide(astronaut_small):
     ours = guided_filter(mask, astronaut_small, radius=5, eps=1e-2)
     expected = cv2.ximgproc.guidedFilter(_colour_float(astronaut_small), mask, 5, 1e-2)
     assert ours.shape == mask.shape and ours.dtype == np.float32
-    np.testing.assert_allclose(ours, expected, atol=1e-5)
-    fine = guided_filter(mask, astronaut_small, radius=2, eps=1e-4)
-    expected = _brute_force_guided(mask, _colour_float(astronaut_small), 2, 1e-4)
-    # float32 covariances (E[I^2] - E[I]^2) lose ~1e-8; eps=1e-4 amplifies that to ~5e-4
-    np.testing.assert_allclose(fine, expected[..., 0], atol=1e-3)
+    bound = _bound(np.float32, 1e-2, 3, False, mask.shape, 5, opencv=True)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=bound)
+    guide = _colour_float(astronaut_small)
+    for radius, eps in [(5, 1e-2), (2, 1e-4)]:
+        fine = guided_filter(mask, astronaut_small, radius=radius, eps=eps)
+        expected = _brute_force_guided(mask, guide, radius, eps)
+        bound = _bound(np.float32, eps, 3, False, mask.shape, radius)
+        np.testing.assert_allclose(fine, expected[..., 0], rtol=0, atol=bound)
 
 
 def _psnr(a, b):
@@ -181,8 +216,16 @@ def test_properties(image, radius, subsample):
     # constant images stay constant
     constant = np.full_like(image, image.flat[0])
     out = guided_filter(constant, radius=radius, subsample=subsample)
-    tolerance = 0 if image.dtype.kind == "u" else 1e-6
-    np.testing.assert_allclose(out, constant, atol=tolerance)
+    # a = 0 up to the fit's error, b = the constant; the fast variant stores a and b in the
+    # image's float and interpolates them (two lerps, 6 roundings) before q = a I + b (G + 1)
+    n_guide = 1 if image.ndim == 2 or image.shape[2] == 1 else 3
+    fit = ours_guided(1e-2, n_guide, True, image.shape, max(radius, 1))
+    if subsample > 1:
+        fit += gamma(n_guide + 7, U32) * (1 + 2 * n_guide)
+    if image.dtype.kind == "u":  # rounded to the same level unless the fit error crosses one
+        np.testing.assert_array_equal(out, constant)
+    else:
+        np.testing.assert_allclose(out, constant, rtol=0, atol=output(image.dtype, fit))
 
 
 @pytest.mark.parametrize(
@@ -229,7 +272,11 @@ def test_bands_of_any_height_agree_with_opencv(astronaut, n_guide, n_src, self_g
     for start, stop in zip(edges[:-1], edges[1:], strict=True):
         guided_band(src, guide, self_guided, 6, 1e-2, first, second, a_index, start, stop, got)
     expected = cv2.ximgproc.guidedFilter(guide, src, 6, 1e-2).reshape(src.shape)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    bound = _bound(np.float32, 1e-2, n_guide, self_guided, src.shape, 6, opencv=True)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
+    exact = _brute_force_guided(src, None if self_guided else guide, 6, 1e-2)
+    bound = _bound(np.float32, 1e-2, n_guide, self_guided, src.shape, 6)
+    np.testing.assert_allclose(got, exact.reshape(src.shape), rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize("factor, height, width", [(2, 7, 9), (3, 12, 5), (4, 9, 17)])
@@ -265,7 +312,10 @@ def test_upsampling_matches_interpolation(factor, height, width, n_guide, n_src,
         expected[..., c] = full[..., a_index.max() + 1 + c]
         for g in range(n_guide):
             expected[..., c] += full[..., a_index[g, c]] * guide[..., g]
-    np.testing.assert_allclose(got, expected, atol=1e-12)
+    # float64 both: each coefficient is two lerps (6 roundings of values <= max |coef|),
+    # then G products and G additions: gamma(G + 7) * (G + 1) max |coef| (guide in [0, 1))
+    bound = gamma(n_guide + 7, U64) * (n_guide + 1) * np.abs(coefs).max()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
 
 
 def test_area_downsampling_matches_block_means():
@@ -273,6 +323,8 @@ def test_area_downsampling_matches_block_means():
     from skinsmooth_core.filters.guided import _downsample
 
     image = np.random.default_rng(0).random((11, 14, 3)).astype(np.float32)
-    padded = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge")
+    padded = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge").astype(np.float64)
     expected = padded.reshape(4, 3, 5, 3, 3).mean(axis=(1, 3))
-    np.testing.assert_allclose(_downsample(image, 3), expected, rtol=1e-6)
+    # float64 sums of 9 values < 1 and a scale (gamma(10)), stored in float32
+    np.testing.assert_allclose(_downsample(image, 3), expected, rtol=0, atol=output(
+        np.float32, gamma(10, U64)))

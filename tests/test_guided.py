@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from bounds import U32, U64, gamma, opencv_guided, output, ours_guided
+from bounds import U32, U64, gamma, opencv_guided, ours_guided, output
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -326,5 +326,6 @@ def test_area_downsampling_matches_block_means():
     padded = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge").astype(np.float64)
     expected = padded.reshape(4, 3, 5, 3, 3).mean(axis=(1, 3))
     # float64 sums of 9 values < 1 and a scale (gamma(10)), stored in float32
-    np.testing.assert_allclose(_downsample(image, 3), expected, rtol=0, atol=output(
-        np.float32, gamma(10, U64)))
+    np.testing.assert_allclose(
+        _downsample(image, 3), expected, rtol=0, atol=output(np.float32, gamma(10, U64))
+    )

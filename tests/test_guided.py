@@ -12,6 +12,8 @@ from hypothesis.extra.numpy import arrays
 from skinsmooth_core._image import to_float
 from skinsmooth_core.filters import guided_filter
 
+pytestmark = pytest.mark.numerical
+
 CHANNELS = {"grey": 1, "rgb": 3, "rgba": 4}
 
 

@@ -201,6 +201,28 @@ def test_jobs_two_match_one_job(tmp_path, shoot):
         )
 
 
+def test_one_photo_says_what_it_wrote(tmp_path, capsys):
+    """A new user sees where the files went: one line per file on stdout, nothing else."""
+    out = tmp_path / "demo.jpg"
+    assert run("--demo", out, "--compare", "--save-mask", *COLOR) == 0
+    captured = capsys.readouterr()
+    written = [tmp_path / "demo.jpg", tmp_path / "demo-mask.png", tmp_path / "demo-compare.jpg"]
+    assert captured.out.splitlines() == [f"wrote {path}" for path in written]
+    assert captured.err == ""
+    assert all(path.is_file() for path in written)
+    assert run("--demo", tmp_path / "quiet.jpg", "--quiet", *COLOR) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "quiet.jpg").is_file()
+
+
+def test_batch_quiet_but_for_its_summary(tmp_path, shoot, capsys):
+    assert run(shoot, "-o", tmp_path / "a", "--save-mask", *COLOR) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "skinsmooth: 3 done, 0 failed\n"
+    assert run(shoot, "-o", tmp_path / "b", "--quiet", *COLOR) == 0
+    assert capsys.readouterr() == ("", "")
+
+
 def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, shoot, capsys):
     assert run(shoot, "-o", tmp_path / "a", *COLOR) == 0
     assert "[" not in capsys.readouterr().err.replace("skinsmooth:", "")

@@ -7,9 +7,11 @@ Retouch portraits from the shell::
     skinsmooth --demo demo.jpg --compare
     skinsmooth install-plugin krita
 
+A single photo prints one line per file written ("wrote PATH", on stdout, like
+``cp -v``); a batch stays quiet apart from its progress bar and a summary line.
 A bad file gets one line on stderr naming it and the reason; the batch goes
 on, and the exit status is 1 when any file failed (2 for a command-line
-mistake), after a summary line.
+mistake), after a summary line. ``--quiet`` silences everything but errors.
 """
 
 from __future__ import annotations
@@ -165,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help=f"retouch the bundled sample portrait into OUT (default {DEMO_OUTPUT})",
     )
+    run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only errors (no 'wrote FILE' lines, no summary)",
+    )
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     run.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -286,11 +294,12 @@ def _run(args) -> int:
         except OSError as exc:
             raise UsageError(f"{output}: cannot create the output folder: {exc.strerror}") from None
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    progress = Progress(len(tasks), enabled=show and len(tasks) > 1)
-    failed = _execute(tasks, settings, args.jobs, progress)
+    progress = Progress(len(tasks), enabled=show and len(tasks) > 1 and not args.quiet)
+    announce = len(tasks) == 1 and not args.quiet  # a batch: progress bar and summary only
+    failed = _execute(tasks, settings, args.jobs, progress, announce=announce)
     progress.close()
     done = len(tasks) - failed
-    if len(tasks) > 1 or failed:
+    if (len(tasks) > 1 and not args.quiet) or failed:
         print(f"{PROG}: {done} done, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 
@@ -300,8 +309,13 @@ def _same_format(ext: str) -> tuple[str, ...]:
     return next(group for group in groups if ext in group)
 
 
-def _execute(tasks: list[Task], settings: Settings, jobs: int, progress: Progress) -> int:
-    """Run the tasks (in `jobs` processes when > 1); report each outcome; return failures."""
+def _execute(
+    tasks: list[Task], settings: Settings, jobs: int, progress: Progress, *, announce: bool = False
+) -> int:
+    """Run the tasks (in `jobs` processes when > 1); report each outcome; return failures.
+
+    With `announce`, every file written gets a "wrote PATH" line on stdout.
+    """
     failed, warned = 0, set()
 
     def report(outcome):
@@ -310,6 +324,9 @@ def _execute(tasks: list[Task], settings: Settings, jobs: int, progress: Progres
             if message not in warned:
                 warned.add(message)
                 progress.print(f"{PROG}: warning: {message}")
+        if announce:
+            for path in outcome.written:
+                print(f"wrote {path}", flush=True)
         if outcome.error:
             failed += 1
             progress.print(outcome.error)

@@ -92,6 +92,16 @@ def check_float(
     return value
 
 
+def window_radius(radius: int, shape: tuple) -> int:
+    """`radius` capped at the larger side of an image of `shape`, less one.
+
+    A window that wide already spans the whole image from every pixel, so a larger one
+    would cost time and memory in proportion to the number asked for and show nothing new:
+    every window filter treats a larger radius as this one.
+    """
+    return min(radius, max(shape[0], shape[1]) - 1)
+
+
 def to_float(image: np.ndarray) -> np.ndarray:
     """Return `image` as floating point on the [0, 1] scale.
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._image import check_float, check_image, filter_image
+from .._image import check_float, check_image, filter_image, window_radius
 from ._box import for_row_bands, interleaved, map_tiles, planar
 from ._jit import jit
 from ._sliding import reflect
@@ -37,7 +37,8 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
         of an RGBA image is returned untouched.
     sigma_spatial : float, optional
         Spatial standard deviation in pixels (> 0). The window is the disc of
-        radius ``ceil(2 * sigma_spatial)``.
+        radius ``ceil(2 * sigma_spatial)``, at most the image's larger side
+        less one (a wider window would span nothing more).
     sigma_color : float, optional
         Range standard deviation on the [0, 1] intensity scale (> 0), e.g.
         0.1 = 25.5 levels of an 8-bit image.
@@ -104,7 +105,7 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
     sigma_color = check_float(sigma_color, "sigma_color", inclusive=False)
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
-    radius = max(1, math.ceil(2 * sigma_spatial))
+    radius = max(1, window_radius(math.ceil(2 * sigma_spatial), image.shape))
     if mode == "auto":
         taps = len(_disc_offsets(radius, sigma_spatial)[0])
         mode = "exact" if image.shape[0] * image.shape[1] * taps <= _EXACT_BUDGET else "separable"
@@ -112,7 +113,7 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
     if mode == "exact":
         offsets, spatial = _disc_offsets(radius, sigma_spatial)
     else:
-        spatial = np.exp(-(np.arange(1, radius + 1) ** 2) / (2 * sigma_spatial**2))
+        spatial = np.exp(-0.5 * (np.arange(1, radius + 1) / sigma_spatial) ** 2)
 
     def kernel(src: np.ndarray) -> np.ndarray:
         weights = spatial.astype(src.dtype)
@@ -140,7 +141,7 @@ def _disc_offsets(radius, sigma):
     half = (dy > 0) | ((dy == 0) & (dx > 0))
     inside = (dy**2 + dx**2 <= radius**2) & half
     offsets = np.stack([dy[inside], dx[inside]], axis=1)
-    return offsets, np.exp(-(offsets**2).sum(axis=1) / (2 * sigma**2))
+    return offsets, np.exp(-0.5 * (offsets**2).sum(axis=1) / sigma / sigma)  # no overflow
 
 
 # The range weight exp(-t), t = d^2 / (2 sigma_color^2), is computed as p(t / 32)^32 with p
@@ -154,7 +155,7 @@ _T_MAX = 24.0
 def _range_constants(sigma_color, dtype):
     """(factor, cap, 1, 1/2, 1/6, 1/24, 1/120) in `dtype`, for :func:`_range_weight`."""
     scale = 2.0**_SQUARINGS
-    factor = 1.0 / (2.0 * sigma_color**2 * scale)
+    factor = 1.0 / (2.0 * sigma_color * sigma_color * scale)  # 0 for a huge sigma
     taylor = [1 / math.factorial(k) for k in range(1, 6)]
     return tuple(np.array([factor, _T_MAX / scale, *taylor], dtype))
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._image import check_float, check_image, check_int, filter_image, split_alpha, to_float
+from .._image import (
+    check_float,
+    check_image,
+    check_int,
+    filter_image,
+    split_alpha,
+    to_float,
+    window_radius,
+)
 from ._box import for_row_bands
 from ._guided_kernels import area_downsample_band, guided_band, upsample_apply_band
 
@@ -33,6 +41,8 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
     radius : int, optional
         Window radius in pixels (window side ``2 * radius + 1``). 0 returns
         the image unchanged.
+        A radius past the image's larger side acts as that side less one
+        (the window already spans the whole image): the cost never grows past it.
     eps : float, optional
         Regularisation, > 0, on the squared [0, 1] intensity scale (the same
         scale as OpenCV's ``eps`` for images in [0, 1]): edges whose local
@@ -84,7 +94,9 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
     """
     image = check_image(image)
     radius = check_int(radius, "radius")
-    eps = check_float(eps, "eps", inclusive=False)
+    # past 1e100 the coefficients a are 0 to double precision (a 3 x 3 determinant of eps
+    # would overflow): the same result, no NaN
+    eps = min(check_float(eps, "eps", inclusive=False), 1e100)
     subsample = check_int(subsample, "subsample", minimum=1)
     guide_float = None
     if guide is not None:
@@ -97,10 +109,11 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
         guide_float = to_float(split_alpha(guide)[0])
 
     def kernel(src: np.ndarray) -> np.ndarray:
-        if radius == 0:
+        radius_ = window_radius(radius, src.shape)
+        if radius_ == 0:
             return src.copy()
         guide_src = src if guide_float is None else guide_float.astype(src.dtype, copy=False)
-        return _guided(src, guide_src, radius, eps, subsample)
+        return _guided(src, guide_src, radius_, eps, subsample)
 
     return filter_image(image, kernel, checked=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._image import check_float, check_int, filter_image
+from .._image import check_float, check_int, filter_image, window_radius
 from ._box import for_row_bands
 from ._jit import jit
 from ._sliding import reflect, window_row
@@ -30,6 +30,8 @@ def local_mean_filter(image, radius=5, sigma=0.05):
     radius : int, optional
         Window radius in pixels (window side ``2 * radius + 1``). 0 returns
         the image unchanged.
+        A radius past the image's larger side acts as that side less one
+        (the window already spans the whole image): the cost never grows past it.
     sigma : float, optional
         Noise standard deviation on the [0, 1] intensity scale (>= 0; 0 returns
         the image unchanged). Detail with a local standard deviation below
@@ -74,11 +76,12 @@ def local_mean_filter(image, radius=5, sigma=0.05):
 
     def kernel(src: np.ndarray) -> np.ndarray:
         noise = src.dtype.type(sigma * sigma)
-        if radius == 0 or noise == 0:  # also when sigma**2 underflows
+        radius_ = window_radius(radius, src.shape)
+        if radius_ == 0 or noise == 0:  # also when sigma**2 underflows
             return src.copy()
         out = np.empty_like(src)
-        band = lambda start, stop: _lee_band(src, radius, float(noise), start, stop, out)  # noqa: E731
-        for_row_bands(band, len(src), min_rows=4 * radius)
+        band = lambda start, stop: _lee_band(src, radius_, float(noise), start, stop, out)  # noqa: E731
+        for_row_bands(band, len(src), min_rows=4 * radius_)
         return out
 
     return filter_image(kernel=kernel, image=image)

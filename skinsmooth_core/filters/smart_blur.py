@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._image import check_float, check_int, filter_image
+from .._image import check_float, check_int, filter_image, window_radius
 from ._window import window_mean
 
 # Differences this close to the threshold still count as within it, so that
@@ -26,6 +26,8 @@ def smart_blur(image, radius=5, threshold=25 / 255):
     radius : int, optional
         Half-size of the square window in pixels, >= 0 (Photoshop's *Radius*).
         ``radius=0`` returns a copy of the input.
+        A radius past the image's larger side acts as that side less one
+        (the window already spans the whole image): the cost never grows past it.
     threshold : float, optional
         Largest difference that still counts as similar, on the [0, 1] scale
         whatever the dtype, > 0. Photoshop's *Threshold* of ``n`` levels is
@@ -72,4 +74,7 @@ def smart_blur(image, radius=5, threshold=25 / 255):
     radius = check_int(radius, "radius", minimum=0)
     threshold = check_float(threshold, "threshold", minimum=0.0, inclusive=False)
     limit = threshold + _TOLERANCE
-    return filter_image(image, lambda colour: window_mean(colour, radius, "step", limit))
+    return filter_image(
+        image,
+        lambda colour: window_mean(colour, window_radius(radius, colour.shape), "step", limit),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._image import check_float, check_int, filter_image
+from .._image import check_float, check_int, filter_image, window_radius
 from ._window import window_mean
 
 
@@ -26,6 +26,8 @@ def surface_blur(image, radius=5, threshold=15 / 255):
     radius : int, optional
         Half-size of the square window in pixels, >= 0 (Photoshop's *Radius*).
         ``radius=0`` returns a copy of the input.
+        A radius past the image's larger side acts as that side less one
+        (the window already spans the whole image): the cost never grows past it.
     threshold : float, optional
         Intensity threshold on the [0, 1] scale whatever the dtype, > 0.
         Photoshop's *Threshold* of ``n`` levels is ``n / 255``.
@@ -69,4 +71,7 @@ def surface_blur(image, radius=5, threshold=15 / 255):
     threshold = check_float(threshold, "threshold", minimum=0.0, inclusive=False)
     reach = 2.5 * threshold
 
-    return filter_image(image, lambda colour: window_mean(colour, radius, "tent", reach))
+    return filter_image(
+        image,
+        lambda colour: window_mean(colour, window_radius(radius, colour.shape), "tent", reach),
+    )

@@ -347,6 +347,9 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     (no skin-coloured fringe outside it). Detail finer than the working grid
     is kept in the proportion `texture`, and whole on edges (eyes, lips, hair).
     """
+    # Sizes beyond the working image show nothing new and cost in proportion to their size:
+    # the smoothing radius (the largest size, with the spot size) is capped at its larger side.
+    scale = min(scale, factor * max(small.shape[:2]) / BASE_RADIUS)
     radius = max(1, round(BASE_RADIUS * scale / factor))
     source = small if skin is None else _extend_skin(small, skin, 4 * radius + 1)
     options = _base_options(method, radius, factor, user_options)

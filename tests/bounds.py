@@ -135,3 +135,124 @@ def ours_guided(eps: float, n_guide: int, self_guided: bool, shape: tuple, radiu
     count = (2 * radius + 1) ** 2
     mean_error = running_window_sum(count, shape[0], shape[1])
     return guided_fit(eps, mean_error, U64, n_guide, self_guided)
+
+
+# --- pipeline, masks and io ---
+
+U16 = 2.0**-11  # float16 (IEEE binary16) unit roundoff
+
+# NumPy's own accuracy tests hold its float32 exp and arctan to 3 ulp on every SIMD code path
+# (numpy/_core/tests/data/umath-validation-set-{exp,arctan}.csv); arctan2 is taken as 4.
+NUMPY_ULPS = 4
+
+
+def block_mean(factor: int, exact_sums: bool) -> float:
+    """Relative error of ``area_downsample``'s float32 block mean (times a scale) against the
+    float64 mean of the block; pixels >= 0, so every sum is relative to its result.
+
+    Ours: integer pixels add up exactly (integer accumulators, then float32 sums of integers
+    below 2**24: factor**2 * max < 2**24); float pixels add up along rows in float64
+    (gamma(factor)), and the row sums are rounded to float32 and added in float32
+    (gamma(factor)). Then the product by fl(scale / rows) (two roundings) and the division by
+    the column count (one): gamma(3). The reference, a float64 mean of factor**2 pixels:
+    gamma(factor**2). Two relative errors a (ours) and b (reference): (a + b) / (1 - b).
+    """
+    ours = 1 + gamma(3, U32)
+    if not exact_sums:
+        ours *= (1 + gamma(factor, U32)) * (1 + gamma(factor, U64))
+    ours -= 1
+    reference = gamma(factor * factor, U64)
+    return (ours + reference) / (1 - reference)
+
+
+def float32_lerp(magnitude: float, u: float = U32) -> float:
+    """Error of ``a + (b - a) w`` in precision u, for a, b in [0, magnitude] and a weight w in
+    [0, 1] rounded to precision u: the difference, the weight and the product are a rounding
+    each, relative to |b - a| w <= magnitude (gamma(3)), the sum one more relative to the
+    result: gamma(3) + u (1 + gamma(3)) <= gamma(4), times magnitude."""
+    return gamma(4, u) * magnitude
+
+
+def bilinear_upsample(magnitude: float, extent: int) -> float:
+    """Error of ``BilinearUpsampler``'s float32 interpolation of values in [0, magnitude] on a
+    small grid of up to `extent` samples a side, against the float64 formula
+    ``top (1 - wy) + bottom wy``.
+
+    The lerp down the rows is off by e1 = :func:`float32_lerp`; the lerp along the columns passes e1
+    through (its weights add up to 1) and adds its own on values in [0, magnitude + e1]. The
+    column weights, derived in float64 by the upsampler (block phase) and by the reference
+    (coordinate minus its floor, coordinates up to `extent`), each carry up to 3 float64
+    roundings of values <= extent + 1, times |b - a| <= magnitude; the float64 reference makes
+    two lerps of its own (gamma(3) each)."""
+    first = float32_lerp(magnitude)
+    weights = 2 * gamma(3, U64) * (extent + 1) * magnitude
+    return first + float32_lerp(magnitude + first) + weights + 2 * gamma(3, U64) * magnitude
+
+
+def skin_colour_detector(
+    rho: float,
+    quadratic,
+    chroma_scale: tuple,
+    chroma_offset: tuple,
+    saturation: tuple,
+    value: tuple,
+    hue: tuple,
+    ulps: float = NUMPY_ULPS,
+) -> float:
+    """Distance of ``detect_skin_color``'s float32 mask from the exact mask of the exact
+    pixels, when each channel reaches it with a relative error up to `rho` (its conversion to
+    float32). Constants are taken as the float32 values the code uses (the same on every run).
+
+    The mask is a product of factors in [0, 1]: value gate Gv, saturation gate Gs, hue gate
+    Gh, chroma likelihood C; telescoped in that order, each factor's error is weighted by the
+    exact factors before it, so Gs only counts where V = max(r, g, b) >= value edge - width,
+    Gh only where also the saturation s = (V - min) / V >= saturation edge - width = s0.
+    A ramp ``clip((x - (edge - width)) / (2 width), 0, 1)`` moves by (error of x) / (2 width)
+    plus its subtraction (<= u 2 width) and product (u) roundings. With V <= 1:
+
+    - Gv: x = V, off by rho V with V <= edge + width on the ramp;
+    - Gs: spread = V - min is off by 2 rho V + u V, V by rho V, so s by
+      (3 rho + 2 u) / (1 - rho), plus the division's u;
+    - Gh: hue = atan2(sqrt3 (g - b), 2 r - g - b) in degrees. The vector (x, y) moves by
+      <= 2 sqrt7 (rho + u) V (x: 4 rho V + 4 u V, y: sqrt3 (2 rho V + 2 u V)) and has length
+      >= sqrt3 (V - min) >= sqrt3 s0 V (its squared length is twice the sum of the squared
+      channel differences), so its angle moves by t / (1 - t), t the ratio; arctan2 adds
+      `ulps` ulps (2 ulps u |angle|, angle <= high + width) and the degree conversion u. The
+      two ramps (hue from low, to high) are never on their slopes together: one is exactly
+      0 or 1, and Gh = 0 at +-180 degrees, so the branch cut of arctan2 moves nothing;
+    - C = exp(-z^T K z), z = (cb, cr) = scale (channel - luma) + offset: luma has gamma(3)
+      (3 products, 2 sums of non-negative terms), each of cb, cr is off by
+      scale (2 rho + gamma(3) + 2 u)(1 + rho) + u |z|; exp(-z^T K z) is
+      sqrt(2 lambda_max(K)) exp(-1/2)-Lipschitz in z. The quadratic form in float32: 4
+      roundings per term, gamma(4) sum|terms| <= gamma(4) kappa d2 with
+      kappa = lambda_max(|K|) / lambda_min(K), which exp(-d2) turns into at most
+      gamma(4) kappa / (e (1 - gamma(4) kappa)); exp itself `ulps` ulps of a value <= 1;
+    - the four products of the factors: gamma(4).
+    """
+    u = U32
+    # value gate
+    edge, width = value
+    gate_v = (rho * (edge + width) + u * 2 * width) / (2 * width) + u
+    # saturation gate
+    edge, width = saturation
+    s0 = edge - width
+    d_sat = (3 * rho + 2 * u) / (1 - rho) + u
+    gate_s = (d_sat + u * 2 * width) / (2 * width) + u
+    # hue gate
+    low, high, width = hue
+    t = 2 * math.sqrt(7) * (rho + u) * (1 + rho + u) / (math.sqrt(3) * s0)
+    top = high + width  # the largest |hue| on a ramp, degrees
+    angle = t / (1 - t) + 2 * ulps * u * math.radians(top)
+    gate_h = (math.degrees(angle) + u * top + u * 2 * width) / (2 * width) + u
+    # chroma likelihood
+    quadratic = np.asarray(quadratic, dtype=np.float64)
+    lam = np.linalg.eigvalsh(quadratic)
+    lam_abs = np.linalg.eigvalsh(np.abs(quadratic))
+    lipschitz = math.sqrt(2 * lam.max()) * math.exp(-0.5)
+    dz = [
+        k * (2 * rho + gamma(3, u) + 2 * u) * (1 + rho) + u * (k + abs(o))
+        for k, o in zip(chroma_scale, chroma_offset, strict=True)
+    ]
+    form = gamma(4, u) * lam_abs.max() / lam.min()
+    chroma = lipschitz * math.hypot(*dz) + form / (math.e * (1 - form)) + 2 * ulps * u
+    return gate_v + gate_s + gate_h + chroma + gamma(4, u)

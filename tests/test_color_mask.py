@@ -5,9 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from bounds import U32, gamma, skin_colour_detector
 from conftest import DTYPES, as_dtype
 
 from skinsmooth_core.masks import SkinMaskFallbackWarning, detect_skin_color, skin_mask
+from skinsmooth_core.masks import color as colour_module
+
+pytestmark = pytest.mark.numerical
 
 FACE = (slice(90, 150), slice(190, 250))  # forehead, cheeks and nose of the astronaut
 FLAG_BLUE = (slice(0, 90), slice(0, 40))  # the blue canton of the flag
@@ -24,11 +28,33 @@ def test_face_in_blue_background_out(astronaut, dtype):
     assert mask[HELMET_VISOR].mean() < 0.1
 
 
+def _detector_bound(rho):
+    """bounds.skin_colour_detector with the detector's constants, as float32 like the code."""
+    c = colour_module
+    inv = np.linalg.inv(c._SKIN_CBCR_COV) * (np.log(2.0) / c._CHROMA_HALF_D2)
+    cross = float(np.float32(2.0 * inv[0, 1])) / 2
+    quadratic = [[float(np.float32(inv[0, 0])), cross], [cross, float(np.float32(inv[1, 1]))]]
+    return skin_colour_detector(
+        rho,
+        quadratic,
+        chroma_scale=(0.564, 0.713),
+        chroma_offset=tuple(0.5 - c._SKIN_CBCR_MEAN),
+        saturation=(c._SAT_MIN, c._SAT_SOFTNESS),
+        value=(c._VALUE_MIN, c._VALUE_SOFTNESS),
+        hue=(*c._HUE_RANGE, c._HUE_SOFTNESS / 2),
+    )
+
+
 def test_dtypes_agree(astronaut):
     reference = detect_skin_color(astronaut)
+    # Each dtype brings the same 8-bit pixels to float32 with a relative error <= gamma(2)
+    # (k * fl(1 / max), or k / 255 rounded from float64); both masks are within
+    # skin_colour_detector of the exact mask (ramp slopes times the input and float32 errors,
+    # the hue's angle error near grey, exp and arctan2 to 4 ulps): twice that apart.
+    bound = 2 * _detector_bound(gamma(2, U32))
     for dtype in DTYPES[1:]:
         mask = detect_skin_color(as_dtype(astronaut, dtype))
-        np.testing.assert_allclose(mask, reference, atol=1e-4)
+        np.testing.assert_allclose(mask, reference, rtol=0, atol=bound)
 
 
 def test_alpha_ignored(astronaut):
@@ -139,8 +165,10 @@ def test_auto_uses_the_learned_mask_when_available(astronaut):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SkinMaskFallbackWarning)
         mask = skin_mask(astronaut)
-    np.testing.assert_allclose(mask, segmenter.predict(astronaut), atol=1e-6)
-    np.testing.assert_allclose(skin_mask(astronaut, "unet"), mask, atol=1e-6)
+    # the same segmenter on the same pixels (its clip to [0, 1] is the identity on its output):
+    # bit for bit (see test_segmenter.test_thread_count)
+    np.testing.assert_array_equal(mask, segmenter.predict(astronaut))
+    np.testing.assert_array_equal(skin_mask(astronaut, "unet"), mask)
     assert (mask[FACE] > 0.5).mean() > 0.8
     assert (mask[FLAG_BLUE] < 0.5).mean() > 0.95
 

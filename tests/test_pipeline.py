@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from bounds import U32, U64, bilinear_upsample, block_mean, gamma
 from conftest import DTYPES, as_dtype
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,8 @@ import skinsmooth_core.filters as filters
 from skinsmooth_core._resample import BilinearUpsampler, area_downsample
 from skinsmooth_core.pipeline import METHODS, PRESETS, preset_options, smooth_skin
 from skinsmooth_core.pipeline import smooth as smooth_module
+
+pytestmark = pytest.mark.numerical
 
 FACE_BOX = (slice(70, 170), slice(175, 265))  # the astronaut's face
 CHEEK = (slice(118, 140), slice(192, 212))
@@ -46,10 +49,9 @@ def test_skin_changed_outside_mask_unchanged(astronaut, dtype, channels):
     out = smooth_skin(image, face_mask(), strength=1.0)
     assert out.shape == image.shape and out.dtype == image.dtype
     outside = ~face_mask()
-    level = 1.0 if dtype in (np.uint8, np.uint16) else 1 / 255
-    np.testing.assert_allclose(
-        out[outside].astype(np.float64), image[outside].astype(np.float64), atol=level * 1e-6
-    )
+    # Exact: where the mask is 0 the blend weight is 1 - 0 = 1 and the detail 0 (+ 0.5 for
+    # integers, then truncated), so x * 1 + 0 is x in every precision (see pipeline._blend).
+    np.testing.assert_array_equal(out[outside], image[outside])
     scale = {np.uint8: 1, np.uint16: 257}.get(dtype, 1 / 255)
     change = np.abs(out[FACE_BOX].astype(np.float64) - image[FACE_BOX]) / scale
     assert change.mean() > 0.5
@@ -163,13 +165,20 @@ def test_largest_skin_area():
     assert smooth_module.largest_skin_area(mask) == 0.0
     mask[20:60, 30:80] = 0.9  # one soft region: its whole (soft) area
     mask[19, 30:80] = 0.3  # a soft rim, below 0.5
-    assert smooth_module.largest_skin_area(mask) == pytest.approx(0.9 * 40 * 50 + 0.3 * 50)
+    # The area is a float64 sum of the mask (non-negative terms: gamma(n) relative, any
+    # order) times a share of region sizes (a product and a division): gamma(n + 2) each
+    # side; 0.9 and 0.3 are float32 in the mask (relative U32 from the decimal values).
+    summed = 2 * gamma(mask.size + 2, U64)
+    expected = 0.9 * 40 * 50 + 0.3 * 50
+    assert smooth_module.largest_skin_area(mask) == pytest.approx(expected, rel=U32 + summed)
     mask[20:60, 100:150] = mask[120:160, 30:80] = mask[120:160, 100:150] = 0.9
-    assert smooth_module.largest_skin_area(mask) == pytest.approx(mask.sum() / 4)
+    expected = mask.sum(dtype=np.float64) / 4  # four equal regions: a share of exactly 1/4
+    assert smooth_module.largest_skin_area(mask) == pytest.approx(expected, rel=summed)
     corners = np.zeros((30, 30))
     corners[0:10, 0:10] = corners[10:20, 10:20] = 1.0  # touching diagonally: one region
     corners[25:30, 25:30] = 1.0
-    assert smooth_module.largest_skin_area(corners) == pytest.approx(200.0)  # of 225
+    # exact: 225 ones sum to 225, and 225 * 200 / 225 has exact intermediates
+    assert smooth_module.largest_skin_area(corners) == 200.0  # of 225
     with pytest.raises(ValueError, match="2-D"):
         smooth_module.largest_skin_area(np.zeros((4, 4, 3)))
 
@@ -204,9 +213,10 @@ def test_a_group_gets_the_scale_of_one_person(astronaut):
 
 
 def test_auto_scale_follows_the_skin_area():
-    assert smooth_module.auto_scale(128**2, 512, 512) == pytest.approx(1.0)
-    assert smooth_module.auto_scale(4 * 128**2, 1024, 1024) == pytest.approx(2.0)
-    assert smooth_module.auto_scale(0, 512, 512) == pytest.approx(32 / 128)
+    # exact: square roots of perfect squares and divisions by powers of 2 (IEEE float64)
+    assert smooth_module.auto_scale(128**2, 512, 512) == 1.0
+    assert smooth_module.auto_scale(4 * 128**2, 1024, 1024) == 2.0
+    assert smooth_module.auto_scale(0, 512, 512) == 32 / 128
 
 
 def test_working_resolution_path_keeps_unmasked_pixels(astronaut, monkeypatch):
@@ -301,10 +311,14 @@ def test_area_downsample_matches_block_means():
                                  (np.float64, (8, 8, 2), 2)]:  # fmt: skip
         image = (rng.random(shape) * 200).astype(dtype)
         got = area_downsample(image, factor, 0.5)
+        # relative (pixels >= 0): exact integer sums or float sums, three float32 roundings
+        # for the scale, against the float64 block mean (see bounds.block_mean)
+        bound = block_mean(factor, exact_sums=np.dtype(dtype).kind == "u")
         for i in range(got.shape[0]):
             for j in range(got.shape[1]):
                 block = image[i * factor : (i + 1) * factor, j * factor : (j + 1) * factor]
-                np.testing.assert_allclose(got[i, j], 0.5 * block.mean(axis=(0, 1)), rtol=1e-5)
+                expected = 0.5 * block.mean(axis=(0, 1))
+                np.testing.assert_allclose(got[i, j], expected, rtol=bound, atol=0)
 
 
 @pytest.mark.parametrize("shape, factor", [((50, 47), 5), ((40, 40), 4), ((9, 13), 3), ((7, 8), 2)])
@@ -323,13 +337,17 @@ def test_upsampler_is_bilinear(shape, factor):
     wy, wx = (cy - y0)[:, None, None], (cx - x0)[None, :, None]
     top = small[y0][:, x0] * (1 - wx) + small[y0][:, x1] * wx
     bottom = small[y1][:, x0] * (1 - wx) + small[y1][:, x1] * wx
-    np.testing.assert_allclose(got, top * (1 - wy) + bottom * wy, atol=1e-6)
+    # two float32 lerps of values in [0, 1) against the float64 formula (bounds.bilinear_upsample)
+    bound = bilinear_upsample(1.0, max(small_h, small_w))
+    np.testing.assert_allclose(got, top * (1 - wy) + bottom * wy, rtol=0, atol=bound)
     for small_start, small_stop in [(0, 1), (1, small_w - 1), (small_w - 1, small_w)]:
         if small_stop <= small_start:
             continue
         first, last = upsampler.columns(small_start, small_stop)
-        np.testing.assert_allclose(
-            upsampler.strip(small, 2, 5, (first, last)), got[2:5, first:last], atol=1e-6
+        # exact: a span repeats the same elementwise float32 operations on the same values
+        # (numpy rounds each one correctly, whatever its vector width)
+        np.testing.assert_array_equal(
+            upsampler.strip(small, 2, 5, (first, last)), got[2:5, first:last]
         )
         # Small columns in the span only influence full-size columns inside [first, last).
         only_span = np.zeros_like(small)

@@ -12,6 +12,8 @@ from PIL import Image
 from skinsmooth_core.masks.segmenter import SkinSegmenter
 from skinsmooth_core.training.evaluate import evaluate, format_table
 
+pytestmark = pytest.mark.numerical
+
 CROPS = [(0, 0, 512, 512), (0, 100, 400, 400), (60, 120, 300, 320), (20, 40, 512, 380)]
 
 
@@ -49,6 +51,9 @@ def test_labels_from_the_predictor_score_one(data_dir):
     )
     assert set(results["unet"]) == {"all", "ccp", "sfa"}
     assert results["unet"]["all"]["images"] == 4
+    # Exactly 1: evaluate runs the same predictor on the same decoded pixels as the labels
+    # were made with, so its masks are bit-identical to theirs (bound 0, see
+    # test_segmenter.test_thread_count) and no pixel near the threshold can flip.
     assert results["unet"]["all"]["f1"] == 1.0 == results["unet"]["all"]["iou"]
     assert results["threshold"] == threshold
     assert results["sweep"][str(threshold)]["f1"] == 1.0

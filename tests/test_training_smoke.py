@@ -145,9 +145,17 @@ def test_train_export_and_litert_matches_keras(trained, dataset, tmp_path):
             expected = fixed(canvas[None], training=False).numpy()[0, :, :, 0]
             got = segmenter._run(np.rint(canvas * 255).astype(np.uint8))
             error = np.abs(got - expected)
+            # Export fidelity, not a rounding tolerance. fp16 rounds weights and biases to
+            # binary16 (relative 2**-11) and computes in float32; int8 quantises every
+            # activation with its calibrated step and the output with a step of 1/256. Carried
+            # through the 13 layers with |weights| (interval propagation), even the fp16
+            # rounding alone gives a bound above 1, the whole output range: no useful a priori
+            # bound exists. So these are acceptance limits, far above what an export gives
+            # (about 1e-5 for fp16; a mean of 0.1 and a 99th percentile of 0.5 output steps
+            # for int8) and above float32's CPU-to-CPU differences by more still.
             if "fp16" in path.name:
                 assert error.max() < 2e-2
-            else:
+            else:  # about 8 and 26 output steps
                 assert error.mean() < 3e-2 and np.quantile(error, 0.99) < 0.1
         mask = segmenter.predict(photos[0])
         assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32

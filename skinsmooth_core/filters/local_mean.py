@@ -113,16 +113,21 @@ def _lee_band(src, radius, noise, start, stop, out):
 
 @jit
 def _slide(enter, leave, columns):
-    """Per column, add row `enter`'s values and squares and remove row `leave`'s (if any)."""
+    """Per column, add row `enter`'s values and squares and remove row `leave`'s (if any).
+
+    The terms are formed in float64 too: for float32 rows, differences and squares are then
+    exact, and a row's terms cancel exactly when it leaves (float32 ones would not: their
+    roundings would add up down the image, the drift the float64 sums are there to avoid).
+    """
     if len(leave) == 0:
         for x in range(enter.shape[0]):
             for c in range(enter.shape[1]):
-                v = enter[x, c]
+                v = np.float64(enter[x, c])
                 columns[x, 2 * c] += v
                 columns[x, 2 * c + 1] += v * v
         return
     for x in range(enter.shape[0]):
         for c in range(enter.shape[1]):
-            v, w = enter[x, c], leave[x, c]
+            v, w = np.float64(enter[x, c]), np.float64(leave[x, c])
             columns[x, 2 * c] += v - w
             columns[x, 2 * c + 1] += v * v - w * w

@@ -2,6 +2,21 @@
 
 import numpy as np
 import pytest
+from bounds import (
+    U32,
+    U64,
+    float_store,
+    half_level,
+    input_rounding,
+    lee,
+    lee_brute_force,
+    lee_fit,
+    lee_range,
+    levels,
+    moments_variance,
+    output,
+    uniform_filter,
+)
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +24,14 @@ from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core._image import to_float
 from skinsmooth_core.filters import local_mean_filter
+
+pytestmark = pytest.mark.numerical
+
+
+def _noise_rounding(dtype):
+    """Relative error of the noise sigma^2 the kernel gets (src dtype's sigma * sigma) against
+    the reference's sigma**2: float32 work rounds it (u), plus the float64 products (2 u)."""
+    return (U32 if np.dtype(dtype) != np.float64 else 0.0) + 2 * U64
 
 
 def _brute_force_lee(image, radius, sigma):
@@ -43,8 +66,15 @@ def test_matches_brute_force(astronaut_small, dtype, channels, radius, sigma):
     colour = image[..., :3] if channels == 4 else image
     expected = _brute_force_lee(to_float(colour), radius, sigma).reshape(colour.shape)
     got = to_float(out[..., :3] if channels == 4 else out)
-    level = {np.uint8: 0.5 / 255, np.uint16: 0.5 / 65535}.get(dtype, 0.0)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=level + 2e-5)
+    # float64 sliding sums and fit (lee) plus the brute force's own float64 error, stored in
+    # the dtype (output: float32 u, integers half a level) and read back (input_rounding)
+    pixels = to_float(colour)
+    spread = float(pixels.max() - pixels.min())
+    side, noise = 2 * radius + 1, sigma**2
+    error = lee(side, image.shape, noise, _noise_rounding(dtype), 1.0, spread)
+    error += lee_brute_force(side, noise, 1.0, spread)
+    bound = output(dtype, error) + input_rounding(dtype)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
     if channels == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
 
@@ -59,24 +89,55 @@ def test_smooths_flat_noise_keeps_edges():
     assert out[:, 41].mean() - out[:, 38].mean() > 0.38
 
 
+def _uniform_lee(image, radius, sigma):
+    """The Lee filter from scipy's float64 uniform_filter (reflected border, as ours)."""
+    from scipy.ndimage import uniform_filter as box
+
+    x = image.astype(np.float64)
+    size = 2 * radius + 1
+    mean = box(x, size, mode="reflect")
+    var = np.maximum(box(x * x, size, mode="reflect") - mean * mean, 0.0)
+    return mean + var / (var + sigma**2) * (x - mean)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.uint16])
 def test_no_drift_or_stripes_on_large_images(dtype):
     """Constant and ramp images of 800 x 1600: float32 integral images drift by
     ~1e-4 here and stripe between rows; per-window sums stay exact."""
-    height, width = 800, 1600
+    height, width, radius, sigma = 800, 1600, 7, 0.05
+    side = 2 * radius + 1
     constant = np.full((height, width), 0.7, np.float32)
     ramp = np.add.outer(np.linspace(0.1, 0.4, height), np.linspace(0, 0.5, width))
     for image in (constant, ramp.astype(np.float32)):
         if dtype == np.uint16:
             image = np.rint(image * 65535).astype(np.uint16)
-        out = local_mean_filter(image, radius=7, sigma=0.05)
-        error = to_float(out).astype(np.float64) - to_float(image)
-        interior = error[7:-7, 7:-7]  # a linear ramp is its own window mean inside
-        tolerance = 1e-6 if dtype == np.float32 else 1.01 / 65535  # rounding to a level
+        out = local_mean_filter(image, radius=radius, sigma=sigma)
+        pixels = to_float(image).astype(np.float64)
+        got = to_float(out).astype(np.float64)
+        # our float64 result against the exact filter of the same pixels (lee)
+        ours = lee(side, image.shape, sigma**2, _noise_rounding(dtype))
+        # a linear ramp is its own window mean inside, so there out = x exactly; the pixels
+        # are the ramp rounded (float32: u of values <= 0.9, the float64 ramp a few u64;
+        # uint16: half a level, and to_float's float32), which moves the window mean from
+        # the centre by at most twice that, and out - x = (1 - k) (mean - x)
+        if dtype == np.float32:
+            moved = 2 * (0.9 * U32 + 4 * U64)
+            tolerance = output(dtype, moved + ours)
+        else:
+            moved = 2 * (half_level(dtype) + input_rounding(dtype) + 4 * U64)
+            # whole levels, each read back by to_float (input_rounding)
+            tolerance = levels(dtype, moved + ours) / 65535 + 2 * input_rounding(dtype)
+        interior = (got - pixels)[radius:-radius, radius:-radius]
         assert np.abs(interior).max() <= tolerance
-        # no row-to-row stripes anywhere, border rows included
-        row_means = error.mean(axis=1)
-        assert np.abs(np.diff(row_means[7:-7])).max() <= max(tolerance, 1e-12)
+        # everywhere, border rows and columns included: against the float64 reference of
+        # the same pixels (scipy's running sums: bounds.uniform_filter for both means)
+        m = uniform_filter(side, (height, width))
+        reference = lee_fit(m, moments_variance(m, m), side, sigma**2)
+        bound = output(dtype, ours + reference) + input_rounding(dtype)
+        difference = got - _uniform_lee(pixels, radius, sigma)
+        assert np.abs(difference).max() <= bound
+        # so no row-to-row stripes: row means of that difference at most 2 bounds apart
+        assert np.abs(np.diff(difference.mean(axis=1))).max() <= 2 * bound
 
 
 def test_zero_radius_or_sigma_is_identity(astronaut_small):
@@ -108,14 +169,21 @@ def test_properties(image, radius, sigma):
     colour_out = out[..., :3] if image.ndim == 3 and image.shape[2] == 4 else out
     if image.ndim == 3 and image.shape[2] == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
-    # a convex combination of the pixel and its window mean: within the input range
-    slack = 0 if image.dtype.kind == "u" else 1e-5
+    # a convex combination of the pixel and its window mean: within the input range, up to
+    # the float64 window mean's error and three roundings (lee_range), the store (float32:
+    # u max|x|), for integers whole levels (0: the float64 error is far below half a level)
+    magnitude = float(np.abs(to_float(colour)).max())
+    error = lee_range(2 * radius + 1, image.shape, magnitude)
+    if image.dtype.kind == "u":
+        slack, wide = levels(image.dtype, error), np.int64
+    else:
+        slack, wide = float_store(image.dtype, error, magnitude), np.float64
+    colour, colour_out = colour.astype(wide), colour_out.astype(wide)
     assert colour_out.min() >= colour.min() - slack
     assert colour_out.max() <= colour.max() + slack
     constant = np.full_like(image, image.flat[0])
-    np.testing.assert_allclose(
-        local_mean_filter(constant, radius=radius, sigma=sigma), constant, atol=slack
-    )
+    smoothed = local_mean_filter(constant, radius=radius, sigma=sigma)
+    np.testing.assert_allclose(smoothed.astype(wide), constant.astype(wide), rtol=0, atol=slack)
 
 
 @pytest.mark.parametrize(
@@ -150,4 +218,10 @@ def test_bands_of_any_height_match_brute_force(astronaut, dtype):
     edges = np.cumsum([0, 1, 2, 3, 5, 8, 13, 5])
     for start, stop in zip(edges[:-1], edges[1:], strict=True):
         _lee_band(image, 6, 0.05**2, start, stop, got)
-    np.testing.assert_allclose(got, _brute_force_lee(image, 6, 0.05), atol=2e-5)
+    # the same noise as the reference (nu = 0); each band restarts its sliding sums, which
+    # lee's count of streamed rows (height + 2 r) covers; stored in the image's float
+    spread = float(image.max() - image.min())
+    error = lee(13, image.shape, 0.05**2, 0.0, 1.0, spread) + lee_brute_force(13, 0.05**2)
+    np.testing.assert_allclose(
+        got, _brute_force_lee(image, 6, 0.05), rtol=0, atol=output(dtype, error)
+    )

@@ -3,15 +3,17 @@
 import numpy as np
 import pytest
 from blur_checks import (
-    ATOL,
     BAD_IMAGES,
     BAD_PARAMETERS,
-    SCALE,
     SMALL_IMAGES,
+    as_unit,
+    blur_bound,
     brute_force_window_mean,
     colour_of,
+    kernel_input,
     with_channels,
 )
+from bounds import U32, U64, gamma, range_weighted_mean, uniform_filter
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,11 +23,26 @@ from skimage.filters import rank
 
 from skinsmooth_core.filters import smart_blur
 
+pytestmark = pytest.mark.numerical
 
-def reference_smart_blur_levels(image, radius, levels):
-    """Photoshop Smart Blur on integer levels: mean of neighbours with |x_i - x| <= levels."""
+# smart_blur counts differences up to its threshold plus this (its documented tolerance)
+TOLERANCE = 1e-6
+# The kernel's pixels are within gamma(2) (float32) of k / 255 (to_float, or as_dtype's one
+# rounding), so a difference it forms is within 2 gamma(2) + u of (k_i - k) / 255; with the
+# limit's own rounding (u) that stays below the tolerance, and the next level is 1 / 255
+# away: the kernel counts exactly the pixels within the threshold's 8-bit levels.
+LEVEL_SLACK = 2 * gamma(2, U32) + 2 * U32
+assert LEVEL_SLACK < TOLERANCE < 1 / 255 - TOLERANCE - LEVEL_SLACK
+
+
+def reference_smart_blur(values, levels_image, radius, levels):
+    """Photoshop Smart Blur: the mean of `values` over the neighbours whose 8-bit level in
+    `levels_image` is within `levels` of the centre's (decided on exact integers)."""
     return brute_force_window_mean(
-        image, radius, lambda diff: (np.abs(diff) <= levels).astype(np.float64)
+        values,
+        radius,
+        lambda diff: (np.abs(diff) <= levels).astype(np.float64),
+        guide=colour_of(levels_image),
     )
 
 
@@ -37,9 +54,11 @@ def test_matches_brute_force(astronaut_small, dtype, channels):
     out = smart_blur(image, radius=4, threshold=25 / 255)
     assert out.shape == image.shape and out.dtype == image.dtype
 
-    # the reference decides "within 25 levels" on the exact 8-bit levels
-    expected = reference_smart_blur_levels(colour_of(base), 4, 25) / 255 * SCALE[dtype]
-    np.testing.assert_allclose(colour_of(out), expected, rtol=0, atol=ATOL[dtype])
+    # the reference decides "within 25 levels" on the exact 8-bit levels (as the kernel does,
+    # see LEVEL_SLACK) and averages the pixels the kernel gets: only arithmetic differs
+    expected = reference_smart_blur(kernel_input(image), base, 4, 25)
+    bound = blur_bound(dtype, 4, 25 / 255 + TOLERANCE, tent=False)
+    np.testing.assert_allclose(as_unit(out), expected, rtol=0, atol=bound)
     if channels == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
 
@@ -54,7 +73,14 @@ def test_matches_skimage_mean_bilateral(astronaut_small, levels):
         grey, np.ones((2 * radius + 1,) * 2, bool), s0=levels + 1, s1=levels + 1
     )
     inner = (slice(radius, -radius), slice(radius, -radius))
-    np.testing.assert_array_equal(np.floor(ours[inner] + 1e-9), theirs[inner])
+    # ours: the float64 mean (off by range_weighted_mean) of pixels k / 255 (each rounded once)
+    # times 255 (rounded once more): within `slack` levels of the exact mean, which is an
+    # integer or at least 1 / 49 below the next one (a mean of at most 49 integers), so
+    # floor(ours + slack) is the exact mean's floor, skimage's integer result
+    taps = (2 * radius + 1) ** 2
+    slack = 255 * (range_weighted_mean(taps, U64, levels / 255 + TOLERANCE) + 2 * U64)
+    assert 2 * slack < 1 / taps
+    np.testing.assert_array_equal(np.floor(ours[inner] + slack), theirs[inner])
 
 
 def test_threshold_is_inclusive_on_uint8_levels():
@@ -85,22 +111,31 @@ def test_radius_zero_is_identity(astronaut_small):
 
 def test_many_tiles_and_large_radius(astronaut):
     image = astronaut[:180, :160]  # 2 x 2 tiles of 137 x 138 pixels
-    expected = reference_smart_blur_levels(image, 7, 30)
-    np.testing.assert_allclose(smart_blur(image, 7, 30 / 255), expected, atol=0.501)
+    expected = reference_smart_blur(kernel_input(image), image, 7, 30)
+    np.testing.assert_allclose(
+        as_unit(smart_blur(image, 7, 30 / 255)),
+        expected,
+        rtol=0,
+        atol=blur_bound(np.uint8, 7, 30 / 255 + TOLERANCE, tent=False),
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_rows_and_many_strips_match_reference(astronaut, dtype):
     """Rows of several value blocks (903 values, not a multiple of a block), several strips."""
     base = astronaut[:150, 100:401]
-    expected = reference_smart_blur_levels(base, 5, 25) / 255
-    out = smart_blur((base / 255).astype(dtype), radius=5, threshold=25 / 255)
-    np.testing.assert_allclose(out, expected, rtol=0, atol=ATOL[dtype])
+    image = (base / 255).astype(dtype)
+    expected = reference_smart_blur(image, base, 5, 25)
+    out = smart_blur(image, radius=5, threshold=25 / 255)
+    bound = blur_bound(dtype, 5, 25 / 255 + TOLERANCE, tent=False)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=bound)
 
 
 @settings(max_examples=40, deadline=None)
 @given(image=SMALL_IMAGES, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
 def test_shape_dtype_and_range_kept(image, radius, threshold):
+    # exact, no slack: the kernel clips each channel to its input range (the exact mean lies
+    # in it), and the integer store maps the range's ends back to their own levels
     out = smart_blur(image, radius=radius, threshold=threshold)
     assert out.shape == image.shape and out.dtype == image.dtype
     assert colour_of(out).min() >= colour_of(image).min()
@@ -117,6 +152,8 @@ def test_shape_dtype_and_range_kept(image, radius, threshold):
     threshold=st.floats(1e-3, 10.0),
 )
 def test_constant_stays_constant(value, shape, radius, threshold):
+    # exact in any evaluation order: every difference is 0, every weight exactly 1, so the
+    # kernel adds exactly 0 to the pixel
     image = np.full(shape, value, np.float32)
     np.testing.assert_array_equal(smart_blur(image, radius, threshold), image)
 
@@ -141,7 +178,10 @@ def test_threshold_below_every_difference_returns_input(image, radius):
 def test_huge_threshold_is_box_mean(astronaut_small):
     image = astronaut_small / 255.0
     expected = ndimage.uniform_filter(image, size=(9, 9, 1), mode="mirror")  # = numpy "reflect"
-    np.testing.assert_allclose(smart_blur(image, 4, threshold=2.0), expected, atol=1e-12)
+    # every weight is exactly 1 (differences <= 1 < 2): the kernel's float64 arithmetic
+    # (differences up to 1) and scipy's running means
+    bound = range_weighted_mean(81, U64, 1.0) + uniform_filter(9, image.shape[:2])
+    np.testing.assert_allclose(smart_blur(image, 4, threshold=2.0), expected, rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_PARAMETERS)

@@ -3,21 +3,25 @@
 import numpy as np
 import pytest
 from blur_checks import (
-    ATOL,
     BAD_IMAGES,
     BAD_PARAMETERS,
-    SCALE,
     SMALL_IMAGES,
+    as_unit,
+    blur_bound,
     brute_force_window_mean,
     colour_of,
+    kernel_input,
     with_channels,
 )
+from bounds import U64, perturbed_weights, range_weighted_mean, tent_weight, uniform_filter
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
 from skinsmooth_core.filters import surface_blur
+
+pytestmark = pytest.mark.numerical
 
 
 def reference_surface_blur(image, radius, threshold):
@@ -34,9 +38,10 @@ def test_matches_brute_force(astronaut_small, dtype, channels):
     out = surface_blur(image, radius=4, threshold=15 / 255)
     assert out.shape == image.shape and out.dtype == image.dtype
 
-    scale = SCALE[dtype]
-    expected = reference_surface_blur(colour_of(image) / scale, 4, 15 / 255) * scale
-    np.testing.assert_allclose(colour_of(out), expected, rtol=0, atol=ATOL[dtype])
+    # on the pixels the kernel gets (integers: float32 k / max), so only arithmetic differs
+    expected = reference_surface_blur(kernel_input(image), 4, 15 / 255)
+    bound = blur_bound(dtype, 4, 2.5 * 15 / 255, tent=True)
+    np.testing.assert_allclose(as_unit(out), expected, rtol=0, atol=bound)
     if channels == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
 
@@ -62,8 +67,12 @@ def test_radius_zero_is_identity(astronaut_small):
 
 def test_radius_larger_than_image(astronaut_small):
     small = astronaut_small[:5, :7] / 255.0
+    # a radius past the larger side acts as that side less one (6 here)
     np.testing.assert_allclose(
-        surface_blur(small, radius=9, threshold=0.2), reference_surface_blur(small, 9, 0.2)
+        surface_blur(small, radius=9, threshold=0.2),
+        reference_surface_blur(small, 6, 0.2),
+        rtol=0,
+        atol=blur_bound(np.float64, 6, 2.5 * 0.2, tent=True),
     )
 
 
@@ -73,7 +82,8 @@ def test_many_tiles_match_reference(astronaut):
     np.testing.assert_allclose(
         surface_blur(image, radius=2, threshold=0.1),
         reference_surface_blur(image[:, :, None], 2, 0.1)[:, :, 0],
-        atol=1e-9,
+        rtol=0,
+        atol=blur_bound(np.float64, 2, 2.5 * 0.1, tent=True),
     )
 
 
@@ -85,7 +95,7 @@ def test_long_rows_and_many_strips_match_reference(astronaut, dtype):
         surface_blur(image, radius=5, threshold=15 / 255),
         reference_surface_blur(image, 5, 15 / 255),
         rtol=0,
-        atol=ATOL[dtype],
+        atol=blur_bound(dtype, 5, 2.5 * 15 / 255, tent=True),
     )
 
 
@@ -98,6 +108,8 @@ def test_threshold_below_float_resolution_returns_input(astronaut_small, dtype, 
 @settings(max_examples=40, deadline=None)
 @given(image=SMALL_IMAGES, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
 def test_shape_dtype_and_range_kept(image, radius, threshold):
+    # exact, no slack: the kernel clips each channel to its input range (the exact mean lies
+    # in it), and the integer store maps the range's ends back to their own levels
     out = surface_blur(image, radius=radius, threshold=threshold)
     assert out.shape == image.shape and out.dtype == image.dtype
     assert colour_of(out).min() >= colour_of(image).min()
@@ -114,6 +126,8 @@ def test_shape_dtype_and_range_kept(image, radius, threshold):
     threshold=st.floats(1e-3, 10.0),
 )
 def test_constant_stays_constant(value, shape, radius, threshold):
+    # exact in any evaluation order: every difference is 0, every weight exactly 1, so the
+    # kernel adds exactly 0 to the pixel
     image = np.full(shape, value, np.float64)
     np.testing.assert_array_equal(surface_blur(image, radius, threshold), image)
 
@@ -127,7 +141,16 @@ def test_tiny_threshold_returns_input(astronaut_small, dtype):
 def test_huge_threshold_is_box_mean(astronaut_small):
     image = astronaut_small / 255.0
     expected = ndimage.uniform_filter(image, size=(7, 7, 1), mode="mirror")  # = numpy "reflect"
-    np.testing.assert_allclose(surface_blur(image, 3, threshold=1e6), expected, atol=1e-6)
+    # the tent's weights 1 - |x_i - x| / 2.5e6 fall short of the box's 1 by at most 1 / 2.5e6:
+    # the mean of the 49 box weights moves by perturbed_weights; plus the kernel's float64
+    # arithmetic (differences up to 1) and scipy's running means
+    width = 2.5 * 1e6
+    bound = (
+        perturbed_weights(1.0, 48, 1 / width, 49.0)
+        + range_weighted_mean(49, U64, 1.0, tent_weight(U64))
+        + uniform_filter(7, image.shape[:2])
+    )
+    np.testing.assert_allclose(surface_blur(image, 3, threshold=1e6), expected, rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_PARAMETERS)

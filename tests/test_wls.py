@@ -1,23 +1,35 @@
-"""wls_filter against a direct sparse solve of the Farbman et al. system written here."""
+"""wls_filter against a direct sparse solve of the Farbman et al. system written here.
+
+Every tolerance is a stated bound (tests/bounds.py). The system matrix A = I + lam L_a (L_a a
+weighted graph Laplacian) is an M-matrix with unit row sums, so ||A^-1||_inf = 1: a solution's
+error is at most its residual. Direct solves are bounded by their LU factors' backward error
+(sparse_lu_solve), the iterative solver by its stopping rule (wls_residual).
+"""
+
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from blur_checks import ATOL, BAD_IMAGES, SCALE, colour_of, with_channels
+from blur_checks import BAD_IMAGES, as_unit, colour_of, kernel_input, with_channels
+from bounds import U32, U64, gamma, output, sparse_lu_solve, wls_norm, wls_residual, wls_weights
 from conftest import DTYPES, as_dtype
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core.filters import wls as wls_module
 from skinsmooth_core.filters import wls_filter
 
+pytestmark = pytest.mark.numerical
+
 
 def reference_wls(colour, lam, alpha):
     """(I + lam L_a) u = g, assembled pixel pair by pair and solved with spsolve.
 
     `colour` is float64 H x W x C on [0, 1]; the guide is log(Y + 1e-4) with Rec. 709 Y.
+    Returns the solution and the matrix.
     """
     height, width, channels = colour.shape
     if channels == 1:
@@ -46,7 +58,68 @@ def reference_wls(colour, lam, alpha):
         shape=(height * width,) * 2,
     )
     solution = spla.spsolve(matrix, colour.reshape(-1, channels))
-    return solution.reshape(colour.shape)
+    return solution.reshape(colour.shape), matrix
+
+
+def _residual_error(matrix, colour, solution, lam):
+    """A posteriori bound of a float64 solution of a WLS system (for the direct solves used
+    as references): its residual, evaluated here, through wls_residual."""
+    channels = colour.shape[2]
+    rhs = colour.reshape(-1, channels)
+    residual = np.abs(rhs - matrix @ solution.reshape(-1, channels)).max()
+    return wls_residual(residual, np.abs(rhs).max(), lam)
+
+
+def _kernel_matrix(colour, lam, alpha):
+    """The kernel's system matrix for float64 pixels `colour` (H x W x C), rebuilt with
+    wls.py's own functions: the same arithmetic on the same pixels, so the same matrix."""
+    luminance = colour[:, :, 0] if colour.shape[2] == 1 else colour @ wls_module._REC709
+    guide = np.log(np.maximum(luminance, 0.0) + wls_module._LOG_EPS)
+    weight_x, weight_y = wls_module._smoothness_weights(guide, lam, alpha)
+    return wls_module._system_matrix(np.ones(guide.shape), weight_x, weight_y)
+
+
+def _direct_error(colour, lam, alpha):
+    """A priori bound of the kernel's direct solve for `colour`: sparse_lu_solve on the LU
+    factors the kernel computes (wls._factorise), its diagonal assembled to gamma(4)."""
+    matrix = _kernel_matrix(colour, lam, alpha)
+    factor = wls_module._factorise(matrix)
+    return sparse_lu_solve(factor, colour.max(), gamma(4, U64) * matrix.diagonal().max())
+
+
+def _solution_error(colour, lam, alpha, solution):
+    """A posteriori bound of a float64 solution of the kernel's system (the kernel's direct
+    solve, used as the reference for the iterative one)."""
+    return _residual_error(_kernel_matrix(colour, lam, alpha), colour, solution, lam)
+
+
+def _iterative(image, lam, alpha, tol=1e-4):
+    """wls_filter's iterative solver, failing if it stops on its iteration limit (its error
+    bound holds only where it stopped on its residual)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return wls_filter(image, lam, alpha, solver="iterative", tol=tol)
+
+
+def _iterative_bound(image, lam, tol):
+    """The iterative solver stops once every recomputed float64 residual is at most
+    tol * max|g| (wls.py: _solve_multigrid_cg), so its error is wls_residual of that; the
+    multigrid's float32 work only steers the iterations, it never enters that residual."""
+    rhs_max = np.abs(kernel_input(image)).max()
+    return wls_residual(tol * rhs_max, rhs_max, lam)
+
+
+def _coupling(matrix, solution):
+    """max_p sum_q a_pq |u_p - u_q| over the channels: weights all off by a relative rho move
+    the solution of (I + L) u = g by at most rho times this ((I + L) du = -dL u, first order
+    in rho; the caller adds the second-order term)."""
+    entries = sp.coo_matrix(matrix)
+    off = entries.row != entries.col
+    rows, cols, weights = entries.row[off], entries.col[off], -entries.data[off]
+    values = solution.reshape(matrix.shape[0], -1)
+    total = np.zeros_like(values)
+    np.add.at(total, rows, weights[:, None] * np.abs(values[rows] - values[cols]))
+    return total.max()
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +133,21 @@ def test_matches_direct_spsolve(crop, dtype, channels):
     image = as_dtype(with_channels(crop, channels), dtype)
     out = wls_filter(image, lam=0.5, alpha=1.2)
     assert out.shape == image.shape and out.dtype == image.dtype
-    scale = SCALE[dtype]
-    expected = reference_wls(colour_of(image) / scale, 0.5, 1.2) * scale
-    np.testing.assert_allclose(colour_of(out), expected, rtol=0, atol=ATOL[dtype])
+    colour = kernel_input(image)  # the pixels the kernel solves for
+    expected, matrix = reference_wls(colour, 0.5, 1.2)
+    reference_error = _residual_error(matrix, colour, expected, 0.5)
+    # both solve A u = g in float64 on the same pixels: the kernel by its LU (bounded a priori
+    # by its factors' backward error), the reference to within its residual (a posteriori).
+    # The weights, evaluated twice (vectorised and pair by pair), differ by a relative
+    # wls_weights(1.2) at most, which moves the solution by that times _coupling (plus its
+    # second-order part: the coupling is taken at the computed reference, off by
+    # reference_error, and sum_q a_pq <= ||A|| / 2). Then the kernel's store to dtype.
+    rho = wls_weights(1.2)
+    weights = rho * (_coupling(matrix, expected) + reference_error * wls_norm(0.5))
+    bound = output(dtype, _direct_error(colour, 0.5, 1.2) + reference_error + weights)
+    if image.dtype.kind == "u":
+        bound += U64  # as_unit's division
+    np.testing.assert_allclose(as_unit(out), expected, rtol=0, atol=bound)
     if channels == 4:
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
 
@@ -72,10 +157,11 @@ def test_iterative_matches_direct(astronaut, monkeypatch, lam, alpha):
     monkeypatch.setattr(wls_module, "_COARSEST_PIXELS", 64)  # 5 levels on this image
     image = astronaut[100:180, 180:250] / 255.0
     direct = wls_filter(image, lam, alpha, solver="direct")
-    iterative = wls_filter(image, lam, alpha, solver="iterative", tol=1e-6)
-    # rms error <= tol * max input (eigenvalues >= 1); max error checked loosely
-    assert np.sqrt(np.mean((iterative - direct) ** 2)) <= 1e-6
-    np.testing.assert_allclose(iterative, direct, atol=1e-4)
+    iterative = _iterative(image, lam, alpha, tol=1e-6)
+    # every pixel: the stopping rule's bound (max norm, so also the rms) plus the direct
+    # solve's own error, from its residual
+    bound = _iterative_bound(image, lam, 1e-6) + _solution_error(image, lam, alpha, direct)
+    np.testing.assert_allclose(iterative, direct, rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize("channels", [1, 4])
@@ -84,29 +170,37 @@ def test_iterative_grey_and_rgba(astronaut, monkeypatch, channels):
     monkeypatch.setattr(wls_module, "_COARSEST_PIXELS", 64)
     image = with_channels(astronaut[100:180, 180:250], channels) / 255.0
     direct = wls_filter(image, 1.0, 1.2, solver="direct")
-    iterative = wls_filter(image, 1.0, 1.2, solver="iterative", tol=1e-6)
+    iterative = _iterative(image, 1.0, 1.2, tol=1e-6)
     assert iterative.shape == image.shape
-    assert np.abs(iterative - direct).max() <= 1e-6
+    colour = kernel_input(image)
+    bound = _iterative_bound(image, 1.0, 1e-6)
+    bound += _solution_error(colour, 1.0, 1.2, kernel_input(direct))
+    np.testing.assert_allclose(iterative, direct, rtol=0, atol=bound)
 
 
 def test_iterative_default_tolerance(crop):
     image = crop / 255.0
     direct = wls_filter(image, 1.0, 1.2, solver="direct")
-    iterative = wls_filter(image, 1.0, 1.2, solver="iterative")
-    assert np.sqrt(np.mean((iterative - direct) ** 2)) <= 1e-4
+    iterative = _iterative(image, 1.0, 1.2)
+    bound = _iterative_bound(image, 1.0, 1e-4) + _solution_error(image, 1.0, 1.2, direct)
+    np.testing.assert_allclose(iterative, direct, rtol=0, atol=bound)
 
 
 def test_default_solver_matches_direct_on_a_photo(astronaut):
     # 262144 pixels: "auto" runs the iterative solver; its tolerance bounds every pixel's error
     image = astronaut / 255.0
     direct = wls_filter(image, 1.0, 1.2, solver="direct")
-    default = wls_filter(image, 1.0, 1.2)
-    assert np.abs(default - direct).max() <= 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # stopped on its residual
+        default = wls_filter(image, 1.0, 1.2)
+    bound = _iterative_bound(image, 1.0, 1e-4) + _solution_error(image, 1.0, 1.2, direct)
+    np.testing.assert_allclose(default, direct, rtol=0, atol=bound)
     # a finer tolerance is met too, on a dark noisy patch (clusters of equal pixels)
     dark = np.clip(astronaut[380:508, 0:128] / 255.0 * 0.05, 0, 1)
-    fine = wls_filter(dark, 1.0, 1.2, solver="iterative", tol=1e-7)
+    fine = _iterative(dark, 1.0, 1.2, tol=1e-7)
     exact = wls_filter(dark, 1.0, 1.2, solver="direct")
-    assert np.abs(fine - exact).max() <= 1e-7 * dark.max()
+    bound = _iterative_bound(dark, 1.0, 1e-7) + _solution_error(dark, 1.0, 1.2, exact)
+    np.testing.assert_allclose(fine, exact, rtol=0, atol=bound)
 
 
 def test_smooths_skin_keeps_edges(astronaut):
@@ -143,17 +237,32 @@ def test_stronger_lambda_smooths_more(crop):
     alpha=st.floats(0.5, 2.5),
 )
 def test_shape_dtype_range_and_mean_kept(image, lam, alpha):
-    out = wls_filter(image, lam, alpha)
+    out = wls_filter(image, lam, alpha)  # <= 100 pixels: the direct solve
     assert out.shape == image.shape and out.dtype == image.dtype
     colour_in, colour_out = colour_of(image).astype(float), colour_of(out).astype(float)
-    # (I + lam L) is an M-matrix with unit row sums: a discrete maximum principle holds
-    slack = 1e-3 if image.dtype.kind == "f" else 1
-    assert colour_out.min() >= colour_in.min() - slack * colour_in.max()
-    assert colour_out.max() <= colour_in.max() + slack * max(colour_in.max(), 1)
-    # the Laplacian's columns sum to zero: each channel's mean is preserved
+    # (I + lam L) is an M-matrix with unit row sums: the exact solution lies in each
+    # channel's input range (a discrete maximum principle); the computed one within the
+    # direct solve's bound of it
+    error = _direct_error(kernel_input(image), lam, alpha)
+    if image.dtype.kind == "u":
+        # the pixels are within gamma(2) of their levels k / max; a solution within `error`
+        # of the range, stored in float32 and scaled (two more roundings), stays within
+        # half a level of the end levels, so it rounds to them: no slack at all
+        scale = np.iinfo(image.dtype).max
+        assert (error + gamma(4, U32)) * scale < 0.5
+        slack = 0
+    else:
+        slack = output(image.dtype, error)  # rounding is monotone: the store adds one u
+    assert colour_out.min() >= colour_in.min() - slack
+    assert colour_out.max() <= colour_in.max() + slack
+    # the Laplacian's columns sum to zero: each channel's mean is preserved. 1^T A = 1^T, so
+    # mean(u^ - g) = mean(A u^ - g), the mean residual: within the solve's bound; numpy's
+    # two means add gamma(n) of their magnitude each
     if image.dtype == np.float64:
+        pixels = colour_in.shape[0] * colour_in.shape[1]
+        rounding = gamma(pixels, U64) * (colour_in.max() + colour_out.max())
         np.testing.assert_allclose(
-            colour_out.mean(axis=(0, 1)), colour_in.mean(axis=(0, 1)), atol=1e-9
+            colour_out.mean(axis=(0, 1)), colour_in.mean(axis=(0, 1)), rtol=0, atol=error + rounding
         )
 
 
@@ -166,7 +275,18 @@ def test_shape_dtype_range_and_mean_kept(image, lam, alpha):
 )
 def test_constant_stays_constant(value, shape, lam, solver):
     image = np.full(shape, value)
-    np.testing.assert_allclose(wls_filter(image, lam, solver=solver), image, atol=1e-12)
+    if solver == "direct":
+        out = wls_filter(image, lam, solver="direct")
+        bound = _direct_error(image, lam, 1.2)  # the exact solution is the image (L 1 = 0)
+        np.testing.assert_allclose(out, image, rtol=0, atol=bound)
+        return
+    # The warm start (the image) already meets the stopping rule: its residual is the
+    # rounding of A 1 value = 1 value, at most gamma(10) (1 + ||A||) value < 1e-4 value, so
+    # the solver returns the image itself. Not below: where tol * value underflows, no
+    # residual but 0 meets the rule, and the solver runs to its iteration limit and warns.
+    assume(value == 0 or value * 1e-4 >= np.finfo(np.float64).tiny)
+    assert gamma(10, U64) * (1 + wls_norm(lam)) < 1e-4
+    np.testing.assert_array_equal(_iterative(image, lam, 1.2), image)
 
 
 @pytest.mark.parametrize(

@@ -545,6 +545,11 @@ def good_files(tmp_path_factory, photo):
     return {ext: path.read_bytes() for ext, path in files.items()}
 
 
+def _broken_crc(data: bytes) -> bytes:
+    """The PNG with its header chunk's checksum wrong (one bit of the CRC flipped)."""
+    return data[:29] + bytes([data[29] ^ 1]) + data[30:]
+
+
 def _corrupt_png(data: bytes) -> bytes:
     damaged = bytearray(data)
     damaged[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # zeroes inside IDAT
@@ -559,7 +564,10 @@ BAD_FILES = [
     ("truncated-raw.tif", lambda g: g["raw.tif"][: len(g["raw.tif"]) // 2], "truncated"),
     ("corrupt.png", lambda g: _corrupt_png(g["png"]), "corrupt"),
     ("corrupt16.png", lambda g: _corrupt_png(g["16.png"]), "corrupt"),
-    ("header.jpg", lambda g: b"\xff\xd8\xff" + bytes(500), "not an image|corrupt"),
+    ("header.jpg", lambda g: b"\xff\xd8\xff" + bytes(500), "damaged JPEG file: it starts as"),
+    ("crc.png", lambda g: _broken_crc(g["png"]), "damaged PNG file: .* checksum \\(CRC\\)"),
+    ("header.webp", lambda g: b"RIFF" + bytes(4) + b"WEBPVP8 " + bytes(60), "damaged WebP|corrupt"),
+    ("header.tif", lambda g: b"II*\0" + bytes(60), "damaged TIFF|corrupt"),
     ("zero.jpg", lambda g: b"", "empty \\(0 bytes\\)"),
     ("text.jpg", lambda g: b"this is a shopping list\n" * 20, "not an image"),
 ]

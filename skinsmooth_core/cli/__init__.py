@@ -17,6 +17,7 @@ mistake), after a summary line. ``--quiet`` silences everything but errors.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -268,8 +269,8 @@ def _run(args) -> int:
         output = args.output
     if not 1 <= args.quality <= 100:
         raise UsageError(f"--quality must be from 1 to 100, got {args.quality}")
-    if args.max_megapixels <= 0:
-        raise UsageError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
+    if not (math.isfinite(args.max_megapixels) and args.max_megapixels > 0):
+        raise UsageError(f"--max-megapixels must be a number > 0, got {args.max_megapixels:g}")
     folder = batch or os.path.isdir(output) or output.endswith(("/", os.sep))
     if batch and not os.path.isdir(output) and os.path.splitext(output)[1].lower() in _EXTS:
         raise UsageError(f"with several inputs, -o must be a folder, not the file {output}")

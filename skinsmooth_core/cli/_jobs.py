@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._image import from_float
-from ..io import WRITE_FORMATS, ImageFileError, ImageMeta, read_image, write_image
+from ..io import (
+    WRITE_FORMATS,
+    ImageFileError,
+    ImageMeta,
+    check_targets,
+    read_image,
+    write_images,
+)
 
 INPUT_EXTENSIONS = tuple(WRITE_FORMATS)  # .jpg .jpeg .jpe .png .tif .tiff .webp
 DEMO = "<sample portrait>"
@@ -174,6 +181,8 @@ def _one_line(exc: BaseException) -> str:
 def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
     from ..pipeline import smooth_skin
 
+    targets = [path for path in (task.target, task.mask_target, task.compare_target) if path]
+    check_targets(targets, overwrite=settings.overwrite)  # before any work
     if task.source == DEMO:
         from skimage import data
 
@@ -189,9 +198,9 @@ def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
         outputs.append((task.mask_target, from_float(mask, np.uint8), None))
     if task.compare_target is not None:
         outputs.append((task.compare_target, side_by_side(image, result), meta))
-    for path, pixels, file_meta in outputs:
-        write_image(path, pixels, file_meta, quality=settings.quality, overwrite=settings.overwrite)
-        outcome.written.append(path)
+    # the image and its extra outputs as one set: all written, or none
+    write_images(outputs, quality=settings.quality, overwrite=settings.overwrite)
+    outcome.written.extend(path for path, _, _ in outputs)
 
 
 def compute_mask(image: np.ndarray, method: str) -> np.ndarray:

@@ -20,19 +20,28 @@ Examples
 """
 
 from ._meta import ImageFileError, ImageMeta, ImageReadError, ImageWriteError
-from ._read import DEFAULT_PIXEL_LIMIT, MODE_CONVERSIONS, READ_FORMATS, read_image
-from ._write import WRITE_FORMATS, format_from_path, write_image
+from ._read import (
+    DEFAULT_PIXEL_LIMIT,
+    MODE_CONVERSIONS,
+    READ_FORMATS,
+    MultiFrameWarning,
+    read_image,
+)
+from ._write import WRITE_FORMATS, check_targets, format_from_path, write_image, write_images
 
 __all__ = [
     "DEFAULT_PIXEL_LIMIT",
     "MODE_CONVERSIONS",
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "check_targets",
     "ImageFileError",
     "ImageMeta",
     "ImageReadError",
     "ImageWriteError",
+    "MultiFrameWarning",
     "format_from_path",
     "read_image",
     "write_image",
+    "write_images",
 ]

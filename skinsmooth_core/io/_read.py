@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -102,7 +103,7 @@ def read_image(path, *, pixel_limit: int | None = DEFAULT_PIXEL_LIMIT):
     if os.path.getsize(path) == 0:
         raise ImageReadError(path, "file is empty (0 bytes)")
     with open(path, "rb") as file:
-        head = file.read(32)
+        head = file.read(64)
     try:
         with _no_pillow_bomb_check():
             return _read(path, head, pixel_limit)
@@ -111,16 +112,56 @@ def read_image(path, *, pixel_limit: int | None = DEFAULT_PIXEL_LIMIT):
     except MemoryError:
         raise ImageReadError(path, "not enough memory to decode it") from None
     except Exception as exc:  # any decoder failure is a property of the file
-        raise ImageReadError(path, _describe(exc)) from exc
+        raise ImageReadError(path, _describe(exc, head)) from exc
 
 
-def _describe(exc: Exception) -> str:
+# how each readable format's files begin: a file that starts like one but cannot be opened is
+# damaged, not of an unsupported format
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    *((magic, "TIFF") for magic in _TIFF_MAGIC),
+)
+
+
+def _signature(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((fmt for magic, fmt in _SIGNATURES if head.startswith(magic)), None)
+
+
+def _damaged_header(head: bytes, fmt: str) -> str:
+    if fmt == "PNG" and len(head) >= 33 and head[12:16] == b"IHDR":
+        if zlib.crc32(head[12:29]) != int.from_bytes(head[29:33], "big"):
+            return "damaged PNG file: its header's checksum (CRC) is wrong"
+    return f"damaged {fmt} file: it starts as a {fmt} but its header cannot be decoded"
+
+
+def _describe(exc: Exception, head: bytes = b"") -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, UnidentifiedImageError):
+        fmt = _signature(head)
+        if fmt is not None:
+            return _damaged_header(head, fmt)
         return "not an image file (or an unsupported format; JPEG, PNG, TIFF and WebP are read)"
     if "truncated" in text.lower() or "failed to read" in text or isinstance(exc, EOFError):
         return f"file is truncated ({text})"
     return f"corrupt or unreadable image data ({text})"
+
+
+class MultiFrameWarning(UserWarning):
+    """Only the first frame (page) of an animated or multi-page file was read."""
+
+
+def _warn_frames(path: str, count: int, fmt: str) -> None:
+    if count > 1:
+        kind = "pages" if fmt == "TIFF" else "frames"
+        warnings.warn(
+            f"{path}: the {'WebP' if fmt == 'WEBP' else fmt} has {count} {kind}; "
+            "only the first is read",
+            MultiFrameWarning,
+            stacklevel=2,
+        )
 
 
 def _check_size(path, width: int, height: int, pixel_limit) -> None:
@@ -146,6 +187,8 @@ def _read(path: str, head: bytes, pixel_limit):
                 path, f"unsupported format {pil.format}; JPEG, PNG, TIFF and WebP are read"
             )
         _check_size(path, *pil.size, pixel_limit)
+        if fmt != "TIFF":  # TIFF pages are counted by _read_tiff
+            _warn_frames(path, getattr(pil, "n_frames", 1), fmt)
         meta = ImageMeta(format=fmt, mode=pil.mode, icc_profile=pil.info.get("icc_profile"))
         if pil.info.get("dpi"):
             meta.dpi = tuple(float(d) for d in pil.info["dpi"])
@@ -218,6 +261,7 @@ def _read_tiff(path: str, pixel_limit, meta: ImageMeta):
 
     with tifffile.TiffFile(path) as tif:
         page = tif.pages[0]  # the first page of a multi-page file
+        _warn_frames(path, len(tif.pages), "TIFF")
         _check_size(path, page.imagewidth, page.imagelength, pixel_limit)
         photometric = int(page.photometric)
         dtype = page.dtype

@@ -93,27 +93,75 @@ def write_image(path, image, meta: ImageMeta | None = None, *, quality=95, overw
     >>> from skimage import data
     >>> write_image("astronaut.png", data.astronaut())  # doctest: +SKIP
     """
-    path = os.fspath(path)
-    fmt = format_from_path(path)
+    write_images([(path, image, meta)], quality=quality, overwrite=overwrite)
+
+
+def check_targets(paths, *, overwrite=False) -> None:
+    """Raise :class:`ImageWriteError` for the first of `paths` that exists (unless
+    `overwrite`) or has an unknown extension: the check to make before any work."""
+    for path in map(os.fspath, paths):
+        format_from_path(path)
+        if not overwrite and os.path.lexists(path):
+            raise ImageWriteError(path, _EXISTS)
+
+
+def write_images(items, *, quality=95, overwrite=False) -> None:
+    """Write several image files as a set: all of them, or none.
+
+    `items` are ``(path, image, meta)`` triples, each written as by :func:`write_image`.
+    Every file is checked and encoded into a temporary file beside its target first;
+    only then are they moved into place. If any step fails (a file exists, the disk is
+    full), the files of the set already moved are removed again and no temporary file
+    stays, so a retry starts clean. (With ``overwrite=True`` a replaced file cannot be
+    restored; the set is still never left half-new without an error.)
+
+    Raises
+    ------
+    ImageWriteError
+        As :func:`write_image`, naming the file that failed.
+    """
+    jobs = []
+    for path, image, meta in items:
+        path = os.fspath(path)
+        fmt = format_from_path(path)
+        try:
+            image = check_image(image)
+            quality = check_int(quality, "quality", minimum=1)
+            if quality > 100:
+                raise ValueError(f"quality must be an integer from 1 to 100, got {quality}")
+        except ValueError as exc:
+            raise ImageWriteError(path, str(exc)) from None
+        if image.ndim == 3 and image.shape[2] == 1:
+            image = image[:, :, 0]
+        jobs.append((path, fmt, image, meta or ImageMeta()))
+    check_targets([job[0] for job in jobs], overwrite=overwrite)
+    temps, placed = [], []
     try:
-        image = check_image(image)
-        quality = check_int(quality, "quality", minimum=1)
-        if quality > 100:
-            raise ValueError(f"quality must be an integer from 1 to 100, got {quality}")
-    except ValueError as exc:
-        raise ImageWriteError(path, str(exc)) from None
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if not overwrite and os.path.lexists(path):
-        raise ImageWriteError(path, _EXISTS)
-    meta = meta or ImageMeta()
-    exif = clean_exif(load_exif(meta.exif)) if meta.exif else None
-    encoders = {"JPEG": _jpeg, "WEBP": _webp, "PNG": _png, "TIFF": _tiff}
-
-    def encode(file):
-        encoders[fmt](file, image, meta, exif, quality)
-
-    _atomic_write(path, encode, overwrite)
+        for path, fmt, image, meta in jobs:
+            exif = clean_exif(load_exif(meta.exif)) if meta.exif else None
+            encoder = _ENCODERS[fmt]
+            temps.append(
+                _encode_temp(
+                    path, lambda f, e=encoder, i=image, m=meta, x=exif: e(f, i, m, x, quality)
+                )
+            )
+        for (path, *_), temp in zip(jobs, temps, strict=True):
+            _move_into_place(temp, path, overwrite)
+            placed.append(path)
+    except BaseException as exc:
+        for temp in temps:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        if not overwrite:
+            for path in placed:
+                os.unlink(path)
+        if isinstance(exc, ImageWriteError) or not isinstance(exc, Exception):
+            raise
+        path = jobs[len(placed)][0]
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ImageWriteError(path, reason or type(exc).__name__) from exc
+    for folder in {os.path.dirname(os.path.abspath(job[0])) for job in jobs}:
+        _fsync_folder(folder)
 
 
 def _to_8bit(image: np.ndarray) -> np.ndarray:
@@ -198,6 +246,9 @@ def _tiff(file, image, meta, exif, quality):
     )
 
 
+_ENCODERS = {"JPEG": _jpeg, "WEBP": _webp, "PNG": _png, "TIFF": _tiff}
+
+
 @lru_cache(maxsize=1)
 def _umask() -> int:
     try:
@@ -212,8 +263,9 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(path: str, encode, overwrite: bool) -> None:
-    """Encode into a temporary file beside `path`, fsync it, then move it into place."""
+def _encode_temp(path: str, encode) -> str:
+    """Encode into a fsynced temporary file beside `path`, with `path`'s permissions (or
+    the umask's); return its name."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, temp = tempfile.mkstemp(
@@ -232,7 +284,6 @@ def _atomic_write(path: str, encode, overwrite: bool) -> None:
         except OSError:
             mode = 0o666 & ~_umask()
         os.chmod(temp, mode)
-        _move_into_place(temp, path, overwrite)
     except BaseException as exc:
         if os.path.exists(temp):
             os.unlink(temp)
@@ -240,7 +291,7 @@ def _atomic_write(path: str, encode, overwrite: bool) -> None:
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ImageWriteError(path, reason or type(exc).__name__) from exc
-    _fsync_folder(folder)
+    return temp
 
 
 def _move_into_place(temp: str, path: str, overwrite: bool) -> None:

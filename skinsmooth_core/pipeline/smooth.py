@@ -35,6 +35,9 @@ EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge 
 FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
 SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
 SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
+# at most this many working pixels: larger "spots" are not blemishes, and the spot search's
+# cost grows with the size (four line closings)
+MAX_SPOT_SIZE = 64.0
 WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
 GUIDED_EPS = 1e-2  # guided-filter regularisation: skin variations below ~0.1 are smoothed
 # A spot is darker than its surroundings by SPOT_CONTRAST[0] (starts) to [1] (fully); contrasts
@@ -365,9 +368,10 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     # At a reduced working size a feature shows weakened by the averaging: lower bounds.
     protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
-        spots = _spot_mask(source, SPOT_SIZE * scale / factor)
+        spot_size = min(SPOT_SIZE * scale / factor, MAX_SPOT_SIZE)
+        spots = _spot_mask(source, spot_size)
         spots *= np.float32(blemish)
-        _fill_spots(base, spots, SPOT_SIZE * scale / factor)
+        _fill_spots(base, spots, spot_size)
         fine *= ((1.0 - spots) * texture)[:, :, None]
         protect *= 1.0 - spots
     else:

@@ -20,15 +20,18 @@ import argparse
 import math
 import os
 import sys
+import time
 import traceback
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import numpy as np
 
 from .. import __version__
-from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS
+from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS, remove_partial
 from ._jobs import (
     DEMO,
     Outcome,
@@ -337,19 +340,83 @@ def _execute(
         for task in tasks:
             report(process(task, settings))
         return failed
+    _run_pool(tasks, settings, min(jobs, len(tasks)), report, progress)
+    return failed
+
+
+def _new_pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
     context = get_context("spawn")  # no fork of a process that may hold threads
-    workers = min(jobs, len(tasks))
-    with ProcessPoolExecutor(workers, context, init_worker, (settings,)) as pool:
-        futures = {pool.submit(process_in_worker, task): task for task in tasks}
+    return ProcessPoolExecutor(workers, context, init_worker, (settings,))
+
+
+def _run_pool(tasks, settings: Settings, workers: int, report, progress: Progress) -> None:
+    """Run `tasks` in `workers` processes, calling `report` with each outcome.
+
+    At most two tasks per worker are in flight, so when a worker dies (killed, e.g. by
+    the out-of-memory killer) only those few are lost with the broken pool: the pool is
+    rebuilt, and each of them is retried alone in a pool of one; one that kills its
+    worker again is reported as failed, by name. Every other task goes on.
+    """
+    started = time.time()
+    pending = deque(tasks)
+    while pending:
+        suspects = []
+        pool = _new_pool(workers, settings)
         try:
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed for memory
-                    source = futures[future].source
-                    outcome = Outcome(source, error=f"{source}: worker failed: {exc!r}")
-                report(outcome)
+            in_flight = {}
+            while pending or in_flight:
+                while pending and len(in_flight) < 2 * workers and not suspects:
+                    task = pending.popleft()
+                    in_flight[pool.submit(process_in_worker, task)] = task
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        report(future.result())
+                    except BrokenProcessPool:
+                        suspects.append(task)
+                    except Exception as exc:  # noqa: BLE001 - e.g. the result could not be sent
+                        report(Outcome(task.source, error=f"{task.source}: worker failed: {exc!r}"))
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return failed
+        pool.shutdown(wait=True)
+        for task in suspects:
+            progress.print(
+                f"{PROG}: warning: a worker process died while {task.source} was in it; "
+                "retrying that file alone"
+            )
+            report(_run_alone(task, settings, started))
+
+
+def _run_alone(task: Task, settings: Settings, started: float) -> Outcome:
+    """Retry a task whose worker died, in a pool of its own: if the worker dies again,
+    this task is the cause. Outputs that the dead worker finished in this batch (the set
+    is written together, after the work) are kept, not written again."""
+    targets = [path for path in (task.target, task.mask_target, task.compare_target) if path]
+    for path in targets:
+        remove_partial(path)  # what the dead worker was writing
+    if all(_written_since(path, started) for path in targets):
+        return Outcome(task.source, written=targets)
+    pool = _new_pool(1, settings)
+    try:
+        return pool.submit(process_in_worker, task).result()
+    except BrokenProcessPool:
+        return Outcome(
+            task.source,
+            error=f"{task.source}: the worker process died retouching it, twice (killed, e.g. "
+            "out of memory: try --jobs 1 or a smaller --max-megapixels)",
+        )
+    except Exception as exc:  # noqa: BLE001
+        return Outcome(task.source, error=f"{task.source}: worker failed: {exc!r}")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _written_since(path: str, started: float) -> bool:
+    try:
+        return os.stat(path).st_mtime >= started - 2.0  # coarse file-system clocks
+    except OSError:
+        return False

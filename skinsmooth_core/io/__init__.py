@@ -27,7 +27,14 @@ from ._read import (
     MultiFrameWarning,
     read_image,
 )
-from ._write import WRITE_FORMATS, check_targets, format_from_path, write_image, write_images
+from ._write import (
+    WRITE_FORMATS,
+    check_targets,
+    format_from_path,
+    remove_partial,
+    write_image,
+    write_images,
+)
 
 __all__ = [
     "DEFAULT_PIXEL_LIMIT",
@@ -42,6 +49,7 @@ __all__ = [
     "MultiFrameWarning",
     "format_from_path",
     "read_image",
+    "remove_partial",
     "write_image",
     "write_images",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from functools import lru_cache
@@ -261,6 +262,21 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def remove_partial(path) -> list[str]:
+    """Remove the temporary files that a writer of `path` killed mid-write left beside it
+    (``.NAME.*.part``); return their names. For a batch that retries such a file."""
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    removed = []
+    for entry in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.part")):
+        try:
+            os.unlink(entry)
+            removed.append(entry)
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def _encode_temp(path: str, encode) -> str:

@@ -1,5 +1,6 @@
 """The retouching pipeline: :func:`smooth_skin` and its named presets."""
 
+from ._choices import smooth_skin_info
 from .presets import PRESETS, preset_options
 from .smooth import METHODS, auto_scale, largest_skin_area, smooth_skin
 
@@ -10,4 +11,5 @@ __all__ = [
     "largest_skin_area",
     "preset_options",
     "smooth_skin",
+    "smooth_skin_info",
 ]

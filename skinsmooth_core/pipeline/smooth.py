@@ -12,6 +12,7 @@ from scipy import ndimage as ndi
 from .._image import check_float, check_image, split_alpha
 from .._resample import BilinearUpsampler, area_downsample, for_strips
 from ..masks._refine import luma
+from ._choices import note
 
 __all__ = ["smooth_skin", "auto_scale", "largest_skin_area", "METHODS", "MASK_SOURCES"]
 
@@ -174,6 +175,7 @@ def smooth_skin(
             small = area_downsample(colour, factor, 1.0 / max_value)
             if small_mask is not None:
                 small_mask, _ = _working_mask(small, mask, factor)
+    note(scale, full_mask if full_mask is not None else small_mask)  # for batch reports
 
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]

@@ -1,0 +1,63 @@
+"""What :func:`smooth_skin` chose for an image: the scale it used and the share of skin.
+
+A batch reports these per photo (``skinsmooth --report``). They are known only inside
+``smooth_skin`` (the mask is computed there, at working resolution), so the pipeline
+notes them in a context variable while :func:`smooth_skin_info` is listening: nothing is
+computed twice, and ``smooth_skin`` itself returns only the image, as always.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import numpy as np
+
+__all__ = ["smooth_skin_info"]
+
+_LISTENER: ContextVar[dict | None] = ContextVar("skinsmooth_choices", default=None)
+
+
+def note(scale: float, mask: np.ndarray | None) -> None:
+    """Record the scale and the skin mask (None: the whole image) if someone listens."""
+    record = _LISTENER.get()
+    if record is None:
+        return
+    record["scale"] = float(scale)
+    record["skin"] = 1.0 if mask is None else float(np.mean(mask, dtype=np.float64))
+
+
+def smooth_skin_info(image, mask="auto", **options) -> tuple[np.ndarray, dict]:
+    """:func:`~skinsmooth_core.pipeline.smooth_skin`, and what it chose for this image.
+
+    Parameters
+    ----------
+    image, mask, **options
+        As for :func:`~skinsmooth_core.pipeline.smooth_skin`.
+
+    Returns
+    -------
+    result : ndarray
+        Exactly what ``smooth_skin(image, mask, **options)`` returns.
+    info : dict
+        ``"scale"``: the scale used (the ``scale`` option, or the one ``scale="auto"``
+        derived from the skin area); ``"skin"``: the share of the image that is skin,
+        the mean of the skin mask in [0, 1] (1 for ``mask="none"``). Both are None
+        when the image is returned unchanged without any work (``strength=0`` with
+        ``blemish=0``).
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> result, info = smooth_skin_info(data.astronaut(), mask="color")
+    >>> sorted(info), 0 < info["skin"] < 1
+    (['scale', 'skin'], True)
+    """
+    from .smooth import smooth_skin
+
+    record = {"scale": None, "skin": None}
+    token = _LISTENER.set(record)
+    try:
+        result = smooth_skin(image, mask, **options)
+    finally:
+        _LISTENER.reset(token)
+    return result, record

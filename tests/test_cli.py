@@ -53,8 +53,9 @@ def test_single_file_retouched(tmp_path, photo_png, face):
     assert not np.array_equal(result, face)  # skin changed
 
 
-def test_strength_zero_returns_the_input(tmp_path, photo_png, face):
-    assert run(photo_png, "-o", tmp_path / "out.png", "--strength", "0", *COLOR) == 0
+def test_nothing_asked_returns_the_input(tmp_path, photo_png, face):
+    nothing = ["--strength", "0", "--blemish", "0", "--tone", "0"]
+    assert run(photo_png, "-o", tmp_path / "out.png", *nothing, *COLOR) == 0
     np.testing.assert_array_equal(read_image(tmp_path / "out.png")[0], face)
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 
 import skinsmooth_core.filters as filters
 from skinsmooth_core._resample import BilinearUpsampler, area_downsample
+from skinsmooth_core.masks import skin_mask
 from skinsmooth_core.pipeline import METHODS, PRESETS, preset_options, smooth_skin
 from skinsmooth_core.pipeline import smooth as smooth_module
 
@@ -63,11 +64,57 @@ def test_skin_changed_outside_mask_unchanged(astronaut, dtype, channels):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_strength_zero_returns_input_exactly(astronaut, dtype):
+def test_nothing_asked_returns_input_exactly(astronaut, dtype):
     image = as_dtype(astronaut, dtype)
-    out = smooth_skin(image, "color", strength=0)
+    out = smooth_skin(image, "color", strength=0, blemish=0, tone=0)
     assert out.dtype == image.dtype and np.array_equal(out, image)
     assert out is not image
+
+
+def _spotted(astronaut):
+    """The astronaut with a soft dark-red spot (radius 3 px) on her cheek, at (120, 252)."""
+    image = astronaut / 255.0
+    yy, xx = np.mgrid[0:512, 0:512]
+    alpha = np.exp(-((yy - 120) ** 2 + (xx - 252) ** 2) / (2 * 2.0**2))[:, :, None]
+    spotted = image * (1 - alpha * np.array([0.05, 0.2, 0.15]))
+    return np.clip(np.rint(spotted * 255), 0, 255).astype(np.uint8), alpha[:, :, 0]
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.3, 1.0])
+def test_a_spot_is_healed_whatever_the_strength(astronaut, strength):
+    """blemish=1 heals the spot (most of its error gone) at any strength; strength 0 with
+    healing changes nothing far from the spot."""
+    spotted, alpha = _spotted(astronaut)
+    out = smooth_skin(spotted, "color", strength=strength, blemish=1.0, tone=0)
+    spot = alpha > 0.3
+    before = np.abs(spotted[spot].astype(float) - astronaut[spot]).mean()
+    after = np.abs(out[spot].astype(float) - astronaut[spot]).mean()
+    assert after < 0.5 * before, (before, after)
+    if strength == 0:  # only healing: a few freckles elsewhere at most, nothing off the skin
+        far = np.ones(alpha.shape, bool)
+        far[88:153, 220:284] = False
+        changed = np.abs(out.astype(int) - spotted).max(axis=2) > 3
+        assert changed[far].mean() < 0.002
+        off_skin = skin_mask(spotted, "color") < 1e-3
+        np.testing.assert_array_equal(out[off_skin], spotted[off_skin])
+
+
+def test_tone_evens_a_red_blotch_and_keeps_luma(astronaut):
+    """A wide soft red blotch on the cheek: tone=1 moves its colour back towards the skin's,
+    luma (shading) unchanged up to rounding."""
+    image = astronaut / 255.0
+    yy, xx = np.mgrid[0:512, 0:512]
+    alpha = np.exp(-((yy - 135) ** 2 + (xx - 205) ** 2) / (2 * 8.0**2))[:, :, None]
+    blotch = image + alpha * np.array([0.06, -0.03, -0.03])
+    blotched = np.clip(np.rint(blotch * 255), 0, 255).astype(np.uint8)
+    out = smooth_skin(blotched, "color", strength=0, blemish=0, tone=1.0)
+    region = alpha[:, :, 0] > 0.5
+    luma = np.array([0.299, 0.587, 0.114])
+    red = lambda x: (x[..., 0].astype(float) - x[..., 1])[region]  # noqa: E731
+    excess_before = np.mean(red(blotched) - red(astronaut))
+    excess_after = np.mean(red(out) - red(astronaut))
+    assert excess_after < 0.5 * excess_before, (excess_before, excess_after)
+    assert np.abs((out[region] - blotched[region].astype(float)) @ luma).max() <= 1.5
 
 
 def test_colour_mask_leaves_background_and_suit(astronaut):
@@ -375,15 +422,17 @@ def images(draw):
     strength=st.floats(0, 1),
     texture=st.floats(0, 1),
     blemish=st.floats(0, 1),
+    tone=st.floats(0, 1),
     scale=st.one_of(st.just("auto"), st.floats(0.05, 4)),
     mask_kind=st.sampled_from(["none", "color", "array"]),
     seed=st.integers(0, 2**16),
 )
-def test_properties(image, strength, texture, blemish, scale, mask_kind, seed):
+def test_properties(image, strength, texture, blemish, tone, scale, mask_kind, seed):
     mask = mask_kind
     if mask_kind == "array":
         mask = np.random.default_rng(seed).random(image.shape[:2]) < 0.5
-    out = smooth_skin(image, mask, strength=strength, texture=texture, blemish=blemish, scale=scale)
+    options = dict(strength=strength, texture=texture, blemish=blemish, tone=tone, scale=scale)
+    out = smooth_skin(image, mask, **options)
     assert out.shape == image.shape and out.dtype == image.dtype
     if image.dtype.kind == "f":
         assert np.isfinite(out).all()
@@ -392,7 +441,7 @@ def test_properties(image, strength, texture, blemish, scale, mask_kind, seed):
         np.testing.assert_array_equal(out[..., 3], image[..., 3])
     if mask_kind == "array":
         np.testing.assert_array_equal(out[~mask], image[~mask])
-    if strength == 0:
+    if strength == 0 and blemish == 0 and tone == 0:
         np.testing.assert_array_equal(out, image)
 
 

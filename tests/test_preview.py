@@ -120,6 +120,15 @@ def test_composite(astronaut, dtype):
     np.testing.assert_allclose(soft / scale, expected, rtol=0, atol=atol)
 
 
+def test_block_averaged_selection_is_accepted(astronaut):
+    # Averages of 7 x 7 blocks of 1.0 come out as 1 + 1 ulp in float32: still "selected".
+    selection = downscale(np.ones((70, 70), np.float32), 7)
+    original = downscale(astronaut[:70, :70], 7)
+    result = 1 - original
+    np.testing.assert_array_equal(composite(original, result, selection), result)
+    assert SkinPreview(original, selection, factor=7).selection.max() == 1.0
+
+
 def test_composite_rejects(astronaut):
     image = astronaut[:8, :8]
     with pytest.raises(ValueError, match="shape and dtype"):
@@ -220,9 +229,9 @@ def test_channels_and_alpha(astronaut, channels):
     np.testing.assert_array_equal(mask[:, :, 0], from_float(preview.mask(source), np.uint8))
 
 
-def test_strength_zero_shows_the_original(half):
+def test_nothing_asked_shows_the_original(half):
     preview = SkinPreview(half)
-    result, _ = preview.smooth("color", strength=0.0)
+    result, _ = preview.smooth("color", strength=0.0, blemish=0.0, tone=0.0)
     np.testing.assert_array_equal(result, half)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 PRESETS: dict[str, dict] = {
     # Light touch: evens the skin, keeps most pores; what good make-up would do.
-    "natural": {"strength": 0.5, "texture": 0.5, "blemish": 0.4},
+    "natural": {"strength": 0.5, "texture": 0.5, "blemish": 0.5, "tone": 0.2},
     # The default look of the library (the defaults of smooth_skin).
-    "medium": {"strength": 0.6, "texture": 0.35, "blemish": 0.5},
+    "medium": {"strength": 0.6, "texture": 0.35, "blemish": 0.5, "tone": 0.3},
     # Editorial/beauty look: stronger smoothing, fewer spots, pores still there.
-    "strong": {"strength": 0.85, "texture": 0.25, "blemish": 0.8},
+    "strong": {"strength": 0.85, "texture": 0.25, "blemish": 0.8, "tone": 0.6},
 }
 
 
@@ -23,7 +23,7 @@ def preset_options(name: str) -> dict:
     Returns
     -------
     dict
-        A fresh dict (safe to modify), e.g. ``{"strength": 0.5, "texture": 0.5, "blemish": 0.4}``.
+        A fresh dict (safe to modify), e.g. ``{"strength": 0.5, "texture": 0.5, ...}``.
 
     Raises
     ------

@@ -13,6 +13,8 @@ from .._image import check_float, check_image, split_alpha
 from .._resample import BilinearUpsampler, area_downsample, for_strips
 from ..masks._refine import luma
 from ._choices import note
+from .heal import fill_spots, spot_map
+from .tone import tone_shift
 
 __all__ = ["smooth_skin", "auto_scale", "largest_skin_area", "METHODS", "MASK_SOURCES"]
 
@@ -36,14 +38,12 @@ EDGE_GRADIENT = (0.08, 0.16)  # luma gradient per pixel: texture below, an edge 
 FEATURE_CONTRAST = (0.08, 0.16)  # luma above/below the base: texture below, a feature above
 SUBGRID_FEATURE_CONTRAST = (0.04, 0.1)  # the same, for detail finer than the working grid
 SPOT_SIZE = 5.0  # blemishes up to about this diameter are filled
+TONE_SIGMA = 16.0  # colour patches up to about this radius are evened by `tone`
 # at most this many working pixels: larger "spots" are not blemishes, and the spot search's
 # cost grows with the size (four line closings)
 MAX_SPOT_SIZE = 64.0
 WORKING_PIXELS = 0.5e6  # smoothing runs at about this many pixels; finer detail is texture
 GUIDED_EPS = 1e-2  # guided-filter regularisation: skin variations below ~0.1 are smoothed
-# A spot is darker than its surroundings by SPOT_CONTRAST[0] (starts) to [1] (fully); contrasts
-# from [2] to [3] are pupils, irises, nostrils or moles (beauty marks), left alone.
-SPOT_CONTRAST = (0.03, 0.08, 0.2, 0.3)
 
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _SIZE_OPTIONS = ("radius", "sigma_spatial")  # filter options in pixels: rescaled to working size
@@ -56,6 +56,7 @@ def smooth_skin(
     strength=0.6,
     texture=0.35,
     blemish=0.5,
+    tone=0.3,
     scale="auto",
     method="guided",
     **filter_options,
@@ -95,7 +96,16 @@ def smooth_skin(
     texture : float in [0, 1], optional
         Fraction of the fine texture (pores) kept in the smoothed skin.
     blemish : float in [0, 1], optional
-        How much small dark spots (blemishes, pimples) are filled in.
+        Healing of blemishes (spots darker or redder than the skin around them, up to
+        about 5 % of the face's width): up to 0.5 the opacity of the healing, above it
+        fainter spots count too. Healing does not depend on `strength`: ``blemish=1``
+        heals a spot fully even at a light ``strength``, and ``strength=0`` with
+        ``blemish > 0`` only heals.
+    tone : float in [0, 1], optional
+        Evening of the skin's colour: blotchy redness and uneven colour at mid
+        frequencies (patches smaller than about a third of the face) move towards the
+        skin's own colour around them; luma (shading) is untouched. Independent of
+        `strength`, like `blemish`.
     scale : "auto" or float > 0, optional
         Size of the effect. 1 suits a face of about 110 px (a skin region of
         about 128 x 128 px); "auto" (default) derives it from the area of the
@@ -143,13 +153,14 @@ def smooth_skin(
     strength = check_float(strength, "strength", maximum=1.0)
     texture = check_float(texture, "texture", maximum=1.0)
     blemish = check_float(blemish, "blemish", maximum=1.0)
+    tone = check_float(tone, "tone", maximum=1.0)
     if not (isinstance(scale, str) and scale == "auto"):
         if isinstance(scale, str):
             raise ValueError(f"scale must be 'auto' or a number > 0, got {scale!r}")
         scale = check_float(scale, "scale", inclusive=False)
     filter_fn = _filter_function(method, filter_options)
     mask = _check_mask(mask, image.shape[:2])
-    if strength == 0.0:
+    if strength == 0.0 and blemish == 0.0 and tone == 0.0:
         return image.copy()
 
     colour, alpha = split_alpha(image)
@@ -183,14 +194,27 @@ def smooth_skin(
         if small_mask is not None:  # a mask below 1/256 changes nothing visible: exactly 0
             small_mask[small_mask < 1.0 / 256] = 0.0
         skin = small_mask
-    layer, keep = _retouch(
+    layer, keep, heal = _retouch(
         small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
     )
+    if full_mask is None and small_mask is None:
+        small_mask = skin = np.ones(small.shape[:2], np.float32)
+    shift = None
+    if tone > 0 and small.shape[2] == 3:
+        # evened on the working-size estimate of the result so far (smoothed and healed)
+        opacity = skin * _opacity(strength, heal)
+        estimate = layer + keep[:, :, None] * small
+        estimate -= small
+        estimate *= opacity[:, :, None]
+        estimate += small
+        sigma = max(1.0, TONE_SIGMA * min(scale, factor * max(small.shape[:2])) / factor)
+        shift = tone_shift(estimate, skin, sigma, tone)
     if full_mask is None:
-        if small_mask is None:
-            small_mask = skin = np.ones(small.shape[:2], np.float32)
-        small_mask = small_mask * np.float32(strength)
-    out = _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, max_value)
+        # spots are healed fully (opacity `blemish`), whatever the smoothing strength
+        small_mask = small_mask * _opacity(strength, heal)
+    out = _blend(
+        colour, layer, keep, heal, shift, skin, small_mask, full_mask, strength, factor, max_value
+    )
     if alpha is not None:
         return np.concatenate([out, alpha[:, :, None]], axis=2)
     return out.reshape(image.shape)
@@ -371,12 +395,15 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
     protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
         spot_size = min(SPOT_SIZE * scale / factor, MAX_SPOT_SIZE)
-        spots = _spot_mask(source, spot_size)
-        spots *= np.float32(blemish)
-        _fill_spots(base, spots, spot_size)
+        # up to 0.5 `blemish` is the healing's opacity; above, fainter spots count too
+        sensitivity = 1.0 + 0.5 * max(0.0, blemish - 0.5)
+        spots = spot_map(source, spot_size, sensitivity, skin)
+        spots *= np.float32(min(1.0, 2.0 * blemish))
+        fill_spots(base, spots, spot_size, source)
         fine *= ((1.0 - spots) * texture)[:, :, None]
         protect *= 1.0 - spots
     else:
+        spots = np.zeros(small.shape[:2], np.float32)
         fine *= texture
     base += fine
     base += (source - base) * protect[:, :, None]
@@ -391,8 +418,9 @@ def _retouch(small, skin, filter_fn, user_options, method, scale, factor, textur
         keep = np.zeros(small.shape[:2], np.float32)
     keep *= 1.0 - texture
     keep += texture
+    keep *= 1.0 - spots  # a healed spot keeps none of its own sub-grid detail
     base -= small * keep[:, :, None]
-    return base, keep
+    return base, keep, spots
 
 
 def _extend_skin(small, skin, size):
@@ -427,59 +455,14 @@ def _edge_map(small):
     return _ramp(gradient, *EDGE_GRADIENT)
 
 
-def _spot_mask(small, size):
-    """Small dark spots on even skin: directional black top-hat of the luma, soft-thresholded.
-
-    A closing with a line segment removes dark blobs shorter than the segment
-    but keeps dark lines along it (lashes, wrinkles, lip and eye contours), so
-    the minimum of the closings over four orientations lifts round spots only.
-    Spots next to strong dark features (eyes, brows, nostrils, lips) are left alone.
-    """
-    length = max(3, 2 * round(size / 2) + 1)
-    grey = np.ascontiguousarray(luma(small), dtype=np.float32)
-    closed = None
-    for footprint in _segments(length):
-        closing = ndi.grey_closing(grey, footprint=footprint, mode="nearest")
-        closed = closing if closed is None else np.minimum(closed, closing, out=closed)
-    tophat = closed - grey
-    start, full, fade, stop = SPOT_CONTRAST
-    spots = np.clip((tophat - start) * (1.0 / (full - start)), 0.0, 1.0)
-    spots *= np.clip((stop - tophat) * (1.0 / (stop - fade)), 0.0, 1.0)
-    # Cover the rim of each spot too.
-    spots = ndi.grey_dilation(spots, size=(3, 3))
-    # Leave the surroundings of strong dark features (lashes, pupils, brows, nostrils, lip
-    # line, moles) alone: a dark feature of any shape, contrast >= SPOT_CONTRAST[2], nearby.
-    features = ndi.grey_closing(grey, size=(length, length), mode="nearest") - grey > fade
-    near = ndi.maximum_filter(features.view(np.uint8), size=2 * length + 1, mode="nearest")
-    spots[near.view(bool)] = 0.0
-    return spots
+def _opacity(strength, heal):
+    """The blend's opacity where the skin mask is 1: `strength`, raised to 1 inside spots."""
+    return np.float32(strength) + np.float32(1.0 - strength) * heal
 
 
-def _segments(length):
-    """Line footprints of `length` pixels at 0, 45, 90 and 135 degrees."""
-    horizontal = np.ones((1, length), bool)
-    diagonal = np.eye(length, dtype=bool)
-    return horizontal, horizontal.T, diagonal, diagonal[::-1]
-
-
-def _fill_spots(base, spots, size):
-    """Replace `base` inside spots by the average of the spot-free pixels around them.
-
-    A normalised box average: mean(base * (1 - spots)) / mean(1 - spots) over
-    a window of about twice the spot size.
-    """
-    width = max(3, 2 * round(size) + 1)
-    outside = 1.0 - spots
-    weight = ndi.uniform_filter(outside, width, mode="nearest")
-    np.maximum(weight, 1e-3, out=weight)
-    filled = ndi.uniform_filter(base * outside[:, :, None], (width, width, 1), mode="nearest")
-    filled /= weight[:, :, None]
-    filled -= base
-    filled *= spots[:, :, None]
-    base += filled
-
-
-def _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, max_value):
+def _blend(
+    colour, layer, keep, heal, shift, skin, small_mask, full_mask, strength, factor, max_value
+):
     """Blend at full resolution, strip by strip.
 
     With x the original, m the mask times strength, k the fraction of
@@ -503,11 +486,18 @@ def _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, m
         planes[:, :, channels] = 1.0 - small_mask * (1.0 - keep)
         planes[:, :, :channels] *= (small_mask * np.float32(max_value))[:, :, None]
         planes[:, :, :channels] += offset
+        if shift is not None:  # the tone's colour shift, at the mask's own opacity
+            planes[:, :, :channels] += shift * (skin * np.float32(max_value))[:, :, None]
     else:
-        # planes: S - k D (C channels), 1 - k; the mask is applied at full resolution
-        planes = np.empty(small_shape + (channels + 1,), np.float32)
+        # planes: S - k D (C channels), 1 - k, opacity, the tone's shift (C channels, or none);
+        # the mask is applied at full resolution
+        extra = 0 if shift is None else channels
+        planes = np.empty(small_shape + (channels + 2 + extra,), np.float32)
         planes[:, :, :channels] = layer * np.float32(max_value)
         planes[:, :, channels] = 1.0 - keep
+        planes[:, :, channels + 1] = _opacity(strength, heal)
+        if shift is not None:
+            planes[:, :, channels + 2 :] = shift * np.float32(max_value)
     active = skin > 0  # working-size blocks with any skin: the rest is copied
 
     def work(start, stop):
@@ -520,13 +510,16 @@ def _blend(colour, layer, keep, skin, small_mask, full_mask, strength, factor, m
         out[start:stop, last:] = colour[start:stop, last:]
         x = colour[start:stop, first:last]
         upsampled = upsampler.strip(planes, start, stop, (first, last))
-        weight, detail = upsampled[:, :, channels:], upsampled[:, :, :channels]
+        weight, detail = upsampled[:, :, channels : channels + 1], upsampled[:, :, :channels]
         if full_mask is not None:
-            alpha = full_mask[start:stop, first:last, None] * np.float32(strength)
+            mask = full_mask[start:stop, first:last, None]
+            alpha = mask * upsampled[:, :, channels + 1 : channels + 2]
             weight *= -alpha
             weight += 1.0
             detail *= alpha
             detail += offset
+            if shift is not None:
+                detail += mask * upsampled[:, :, channels + 2 :]
         x = np.multiply(x, weight, dtype=work_dtype)
         x += detail
         if max_value != 1.0:

@@ -30,6 +30,7 @@ __all__ = [
 
 PREVIEW_SIZE = 420  # about this many pixels on the longer side
 VIEWS = ("result", "original", "mask")
+_ROUNDING = 1e-6  # masks may exceed [0, 1] by this much (float32 block averages): clipped
 
 
 def preview_factor(height: int, width: int, size: int = PREVIEW_SIZE) -> int:
@@ -76,12 +77,19 @@ def _check_preview_image(image, name: str = "image") -> np.ndarray:
 
 
 def _check_mask_like(mask, shape, name: str) -> np.ndarray:
+    """A float H x W array in [0, 1], clipped: a block average of 1s may come out as 1 + 1 ulp."""
     mask = np.asarray(mask)
     if mask.shape != tuple(shape):
         raise ValueError(f"{name} has shape {mask.shape}; it must be H x W = {tuple(shape)}")
-    if mask.dtype.kind != "f" or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+    slack = _ROUNDING
+    if (
+        mask.dtype.kind != "f"
+        or not np.isfinite(mask).all()
+        or mask.min() < -slack
+        or mask.max() > 1 + slack
+    ):
         raise ValueError(f"{name} must be a float array with values in [0, 1]")
-    return mask
+    return np.clip(mask, 0.0, 1.0)
 
 
 def downscale(image, factor: int) -> np.ndarray:

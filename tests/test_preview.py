@@ -229,9 +229,9 @@ def test_channels_and_alpha(astronaut, channels):
     np.testing.assert_array_equal(mask[:, :, 0], from_float(preview.mask(source), np.uint8))
 
 
-def test_strength_zero_shows_the_original(half):
+def test_nothing_asked_shows_the_original(half):
     preview = SkinPreview(half)
-    result, _ = preview.smooth("color", strength=0.0)
+    result, _ = preview.smooth("color", strength=0.0, blemish=0.0, tone=0.0)
     np.testing.assert_array_equal(result, half)
 
 

@@ -5,15 +5,19 @@
 
 A thin adapter: pixels are read from GIMP as floats, smoothed by
 ``skinsmooth_core.smooth_skin`` and written back through GIMP, which applies
-the selection, keeps the image's precision and records one undo step.
+the selection, keeps the image's precision and records one undo step. The
+dialog's preview is ``skinsmooth_core.pipeline.preview.SkinPreview`` on a
+reduced copy of the same pixels, drawn in a ``GimpUi.PreviewArea``.
 
 ``skinsmooth install-plugin gimp`` installs this file as
 ``plug-ins/skinsmooth/skinsmooth.py`` and ``skinsmooth_core`` with its
 dependencies for GIMP's Python into ``plug-ins/skinsmooth/deps/python<X.Y>``.
 """
 
+import json
 import os
 import sys
+import threading
 import warnings
 
 PROCEDURE = "plug-in-skinsmooth"
@@ -34,7 +38,8 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 # Choice arguments: (id, label, help). Ids are the PDB values.
 PRESETS = (
@@ -70,6 +75,19 @@ OUTPUTS = (
 # PDB mask-source -> skinsmooth_core.masks.skin_mask method / smooth_skin mask.
 MASK_METHODS = {"auto": "auto", "model": "unet", "color": "color"}
 SMOOTH_MASKS = {**MASK_METHODS, "selection": "none"}  # GIMP applies the selection itself
+ARGUMENTS = ("preset", "strength", "texture", "blemish", "scale", "method", "mask-source", "output")
+# The preview: what it can show (view, label with a mnemonic free in the dialog), its delay.
+PREVIEW_VIEWS = (("result", "Smoothe_d"), ("original", "Ori_ginal"), ("mask", "S_kin mask"))
+PREVIEW_DELAY_MS = 250
+PREVIEW_TYPES = {
+    1: Gimp.ImageType.GRAY_IMAGE,
+    2: Gimp.ImageType.GRAYA_IMAGE,
+    3: Gimp.ImageType.RGB_IMAGE,
+    4: Gimp.ImageType.RGBA_IMAGE,
+}
+# Tests only (tests/hosts/test_gimp.py): an existing folder where every preview drawn is
+# recorded (its pixels as .npy and a line of previews.jsonl).
+PREVIEW_LOG = "SKINSMOOTH_GIMP_PREVIEW_LOG"
 
 
 class PluginError(Exception):
@@ -100,6 +118,14 @@ def _import_core():
             f"({exc}). Install it with: skinsmooth install-plugin gimp --python-version {version}"
         ) from exc
     return numpy, masks, pipeline
+
+
+def _import_preview():
+    """Import skinsmooth_core's preview module (see _import_core)."""
+    _import_core()
+    from skinsmooth_core.pipeline import preview
+
+    return preview
 
 
 def _float_format(drawable):
@@ -138,11 +164,9 @@ def _context_rect(drawable, x, y, width, height):
     return left, top, right - left, bottom - top
 
 
-def _read(np, drawable, rect, fmt):
+def _read(np, drawable, rect, fmt, abyss=Gegl.AbyssPolicy.CLAMP):
     x, y, width, height = rect
-    data = drawable.get_buffer().get(
-        Gegl.Rectangle.new(x, y, width, height), 1.0, fmt, Gegl.AbyssPolicy.CLAMP
-    )
+    data = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, fmt, abyss)
     return np.frombuffer(bytes(data), dtype=np.float32).reshape(height, width, -1)
 
 
@@ -178,12 +202,21 @@ class _Job:
         self.fmt, self.pixels, self.mask = fmt, pixels, mask
 
 
-def _compute(np, masks, pipeline, drawable, config):
+def _region(drawable):
+    """Format, colour channels, processed rectangle and selection bounds of `drawable`.
+
+    The processed rectangle is the selection bounds grown by a margin of
+    context (see _context_rect); both are in layer coordinates.
+    """
     fmt, channels = _float_format(drawable)
     found, x, y, width, height = drawable.mask_intersect()
     if not found:
         raise PluginError(f"the selection does not touch the layer '{drawable.get_name()}'")
-    rect = _context_rect(drawable, x, y, width, height)
+    return fmt, channels, _context_rect(drawable, x, y, width, height), (x, y, width, height)
+
+
+def _compute(np, masks, pipeline, drawable, config):
+    fmt, channels, rect, (x, y, width, height) = _region(drawable)
     pixels = _read(np, drawable, rect, fmt)
     colour = np.ascontiguousarray(pixels[:, :, :channels])
     if channels == 1:
@@ -249,25 +282,246 @@ def _apply(np, image, job, output):
     return layer
 
 
-def _dialog(procedure, config):
-    """Show the procedure dialog; the sliders are live only for the custom preset."""
+class _Preview:
+    """The dialog's preview of the (first) layer: the result, the original or the skin mask.
+
+    The processed rectangle of the layer is read once (strip by strip, reduced
+    by skinsmooth_core as it is read) into a SkinPreview, which computes the
+    skin mask once per mask source. A change of an argument restarts a short
+    timer; then the core runs in a worker thread and the picture is drawn
+    when it is done, so the dialog stays responsive.
+    """
+
+    def __init__(self, dialog, config, image, drawable):
+        self.dialog, self.config, self.image, self.drawable = dialog, config, image, drawable
+        self.preview = self.result = self.source = self.options = None
+        self.timer = self.worker = None
+        self.busy = self.pending = self.closed = False
+        self.drawn = 0
+        self.area = GimpUi.PreviewArea()
+        self.area.set_halign(Gtk.Align.CENTER)
+        self.area.set_valign(Gtk.Align.CENTER)
+        frame = Gtk.Frame()
+        frame.set_shadow_type(Gtk.ShadowType.IN)
+        frame.set_halign(Gtk.Align.CENTER)
+        frame.set_valign(Gtk.Align.CENTER)
+        frame.add(self.area)
+        views = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
+        views.set_halign(Gtk.Align.CENTER)
+        self.views, group = {}, None
+        for view, label in PREVIEW_VIEWS:
+            button = Gtk.RadioButton.new_with_mnemonic_from_widget(group, label)
+            button.connect("toggled", self._view_toggled)
+            views.pack_start(button, False, False, 0)
+            self.views[view], group = button, group or button
+        self.status = Gtk.Label(xalign=0.0)
+        self.status.set_line_wrap(True)
+        self.status.set_max_width_chars(50)
+        self.widget = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+        self.widget.pack_start(frame, True, True, 0)
+        self.widget.pack_start(views, False, False, 0)
+        self.widget.pack_start(self.status, False, False, 0)
+        self.factor = None
+        try:
+            if drawable is None:
+                raise PluginError("no layer selected")
+            _check_drawable(drawable)
+            self.core = _import_preview()
+            self.fmt, _, self.rect, _ = _region(drawable)
+            self.factor = self.core.preview_factor(self.rect[3], self.rect[2])
+            width, height = (-(-side // self.factor) for side in self.rect[2:])
+            self.area.set_size_request(width, height)
+            self._say("Reading the layer…")
+        except PluginError as exc:
+            self.area.set_size_request(320, 240)
+            self._say(f"No preview: {exc}", error=True)
+
+    def _say(self, text, error=False):
+        self.status.set_markup(
+            f'<span foreground="#d04040">{GLib.markup_escape_text(text)}</span>'
+            if error
+            else GLib.markup_escape_text(text)
+        )
+
+    def view(self):
+        return next(view for view, button in self.views.items() if button.get_active())
+
+    def load(self):
+        """Read the layer (and the selection) into the SkinPreview; start the first update."""
+        if self.closed or self.factor is None:
+            return False
+        try:
+            self.preview = self._read_reduced()
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, which stays usable
+            self._say(f"No preview: {type(exc).__name__}: {exc}", error=True)
+            return False
+        self._say("")
+        self._start()
+        return False
+
+    def _read_reduced(self):
+        np, preview = _import_core()[0], self.core
+        x, y, width, height = self.rect
+        rows = self.factor * max(1, 256 // self.factor)  # whole blocks per strip
+        strips = [(x, y + top, width, min(rows, height - top)) for top in range(0, height, rows)]
+
+        def reduced(drawable, offset_x, offset_y, fmt, abyss):
+            return np.concatenate(
+                [
+                    preview.downscale(
+                        _read(np, drawable, (sx + offset_x, sy + offset_y, sw, sh), fmt, abyss),
+                        self.factor,
+                    )
+                    for sx, sy, sw, sh in strips
+                ]
+            )
+
+        pixels = reduced(self.drawable, 0, 0, self.fmt, Gegl.AbyssPolicy.CLAMP)
+        selection = None
+        if not Gimp.Selection.is_empty(self.image):
+            # The selection channel is in image coordinates; outside the image nothing is selected.
+            offset_x, offset_y = self.drawable.get_offsets()[1:]
+            channel = self.image.get_selection()
+            selection = reduced(channel, offset_x, offset_y, "Y float", Gegl.AbyssPolicy.NONE)
+            selection = selection[:, :, 0]
+        return preview.SkinPreview(pixels, selection, self.factor)
+
+    def schedule(self, *_):
+        """Update after a short pause: moving a slider gives one update, not one per step."""
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+        self.timer = GLib.timeout_add(PREVIEW_DELAY_MS, self._start)
+
+    def _start(self):
+        self.timer = None
+        if self.closed or self.preview is None:
+            return False
+        if self.busy:  # the running update is followed by another one
+            self.pending = True
+            return False
+        self.busy, self.pending = True, False
+        pipeline = _import_core()[2]
+        source = SMOOTH_MASKS[self.config.get_property("mask-source")]
+        leave = self.config.get_property("output") == "channel"  # the pixels stay as they are
+        try:
+            options = _options(pipeline, self.config)
+        except ValueError as exc:
+            self.busy = False
+            self._say(f"Preview failed: {exc}", error=True)
+            return False
+        self.worker = threading.Thread(
+            target=self._work, args=(source, options, leave), daemon=True
+        )
+        self.worker.start()
+        return False
+
+    def _work(self, source, options, leave):
+        """In the worker thread: the core only (no GIMP or GTK calls)."""
+        result, notes, error = None, [], None
+        try:
+            if leave:
+                notes = self.preview.skin(source)[1]
+                result = self.preview.original
+            else:
+                result, notes = self.preview.smooth(source, **options)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, which stays usable
+            error = f"Preview failed: {type(exc).__name__}: {exc}"
+        GLib.idle_add(self._done, source, options, result, notes, error)
+
+    def _done(self, source, options, result, notes, error):
+        self.busy = False
+        if self.closed:
+            return False
+        if self.pending:
+            self._start()
+        self.result, self.source, self.options = result, source, options
+        self._say(error or "\n".join(notes), error=error is not None)
+        self._draw()
+        return False
+
+    def _view_toggled(self, button):
+        if button.get_active():
+            self._draw()
+
+    def _draw(self):
+        if self.preview is None:
+            return
+        view = self.view()
+        if view == "result" and self.result is None:
+            view = "original"  # the smoothing failed: the message says why
+        if view == "mask" and self.source is None:
+            return
+        picture = self.preview.picture(view, self.result, self.source)
+        height, width, channels = picture.shape
+        self.area.draw(
+            0, 0, width, height, PREVIEW_TYPES[channels], picture.tobytes(), width * channels
+        )
+        self.drawn += 1
+        self._record(view, picture)
+
+    def _record(self, view, picture):
+        """Tests only: record what was drawn, where, and with which arguments."""
+        folder = os.environ.get(PREVIEW_LOG)
+        if not folder or not os.path.isdir(folder):
+            return
+        import numpy
+
+        name = f"preview-{os.getpid()}-{self.drawn:03d}.npy"  # one plug-in run after another
+        numpy.save(os.path.join(folder, name), picture)
+        origin = self.area.translate_coordinates(self.dialog, 0, 0)
+        entry = {
+            "file": name,
+            "view": view,
+            "mask": self.source,
+            "options": self.options,
+            "mask_computations": self.preview.mask_computations,
+            "factor": self.factor,
+            "area": list(origin or ()) + [picture.shape[1], picture.shape[0]],
+            "status": self.status.get_text(),
+        }
+        with open(os.path.join(folder, "previews.jsonl"), "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def close(self):
+        """Stop updating; wait for a running update, so the full run has the CPU to itself."""
+        self.closed = True
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+            self.timer = None
+        if self.worker is not None:
+            self.worker.join()
+
+
+def _dialog(procedure, config, image, drawables):
+    """Show the procedure dialog with a preview; the sliders are live only for the custom preset."""
     GimpUi.init(PROCEDURE)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title="Skin Smoothing")
     for name in ("strength", "texture", "blemish"):
         dialog.get_scale_entry(name, 100.0)  # a slider showing 0-100
-    dialog.fill(None)
+    arguments = dialog.fill_box("skinsmooth-arguments", list(ARGUMENTS))
     custom = Gimp.ValueArray.new(1)
     custom.append(GObject.Value(GObject.TYPE_STRING, "custom"))
     for name in ("strength", "texture", "blemish"):
         dialog.set_sensitive_if_in(name, None, "preset", custom, True)
+    preview = _Preview(dialog, config, image, drawables[0] if drawables else None)
+    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
+    row.pack_start(preview.widget, True, True, 0)
+    row.pack_start(arguments, False, False, 0)
+    dialog.get_content_area().pack_start(row, True, True, 0)
+    preview.widget.show_all()
+    arguments.show()
+    row.show()
+    config.connect("notify", preview.schedule)
+    GLib.idle_add(preview.load)
     accepted = dialog.run()
+    preview.close()
     dialog.destroy()
     return accepted
 
 
 def run(procedure, run_mode, image, drawables, config, data):
     if run_mode == Gimp.RunMode.INTERACTIVE:
-        if not _dialog(procedure, config):
+        if not _dialog(procedure, config, image, drawables):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
 
     new_layer = None

@@ -2,8 +2,9 @@
 
 Not a pytest module. tests/hosts/test_gimp.py copies it into the chroot and runs
 ``gimp-console-3.0 --batch-interpreter=python-fu-eval -b "exec(open(...).read())"``
-with SKINSMOOTH_GIMP_WORK set to a folder holding ``in/`` (input images); it
-writes ``out/<case>-before.*``, ``out/<case>-after.*`` and ``out/results.json``.
+with SKINSMOOTH_GIMP_WORK set to a folder holding ``in/`` (input images) and
+gimp_dialog_driver.py; it writes ``out/<case>-before.*``, ``out/<case>-after.*``
+and ``out/results.json``.
 """
 
 import hashlib
@@ -86,6 +87,18 @@ def press_in_dialog(key):
     return subprocess.Popen(["timeout", "60", "sh", "-c", script])
 
 
+def drive_dialog():
+    """Drive the dialog's preview with gimp_dialog_driver.py (it ends with Cancel).
+
+    GIMP runs with SKINSMOOTH_GIMP_PREVIEW_LOG naming a folder where the plug-in records its
+    previews once that folder exists; it is made here, so only this case records them.
+    """
+    log = os.environ["SKINSMOOTH_GIMP_PREVIEW_LOG"]
+    os.makedirs(log)
+    command = ["python3", f"{WORK}/gimp_dialog_driver.py", log, f"{WORK}/out"]
+    return subprocess.Popen(["timeout", "400", *command])
+
+
 def run_plugin(image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **overrides):
     procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
     config = procedure.create_config()
@@ -109,13 +122,15 @@ def run_plugin(image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **overrid
 def case(image, name, drawables=None, ext="png", press=None, **overrides):
     """Export before, run the plug-in, export after; return what happened.
 
-    With `press`, run it interactively and press that key in its dialog.
+    With `press`, run it interactively and press that key in its dialog, or let `press()`
+    (a function returning the process that drives the dialog) do it.
     """
     before = describe(image)
     export(image, f"{name}-before.{ext}")
     run_mode = Gimp.RunMode.NONINTERACTIVE
     if press is not None:
-        run_mode, presser = Gimp.RunMode.INTERACTIVE, press_in_dialog(press)
+        presser = press() if callable(press) else press_in_dialog(press)
+        run_mode = Gimp.RunMode.INTERACTIVE
     outcome = run_plugin(image, drawables or [layer_of(image)], run_mode, **overrides)
     if press is not None:
         outcome["dialog_key_pressed"] = presser.wait() == 0
@@ -213,6 +228,16 @@ def case_group():
 
 def case_model_only():
     return case(load("astronaut.png"), "model_only", **{"mask-source": "model"})
+
+
+def case_dialog_preview():
+    """A 1024 x 1024 portrait: the preview at half size, a slider moved, the views, Cancel.
+
+    Before case_dialog_ok: once an interactive run succeeds, GIMP opens later dialogs with
+    its last values instead of the arguments given here.
+    """
+    # Mask "auto" (ARGS); the driver sets the strength to 0.9.
+    return case(load("astronaut2x.png"), "dialog_preview", press=drive_dialog, strength=0.3)
 
 
 def case_dialog_ok():

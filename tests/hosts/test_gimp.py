@@ -5,7 +5,10 @@ plug-in with the real installer (``skinsmooth install-plugin gimp``, dependencie
 for the chroot's Python 3.13) into a throwaway HOME inside the chroot, runs
 ``gimp-console-3.0`` with tests/hosts/gimp_batch.py, which calls
 ``plug-in-skinsmooth`` through the PDB on a portrait and exports before/after
-images, then checks the exported files here.
+images, then checks the exported files here. The dialog runs on an Xvfb
+display: tests/hosts/gimp_dialog_driver.py drives its preview with keys, and
+the plug-in records each preview it draws (SKINSMOOTH_GIMP_PREVIEW_LOG).
+SKINSMOOTH_UPDATE_DOCS=1 also copies the dialog's screenshots into docs/.
 
 Run with ``pytest -m gimp`` as root on Linux. When GIMP 3 cannot be set up the
 tests skip, unless SKINSMOOTH_REQUIRE_HOSTS=1 (CI), where they fail.
@@ -27,10 +30,12 @@ from skimage import data
 
 from skinsmooth_core.masks import skin_mask
 from skinsmooth_core.pipeline import smooth_skin
+from skinsmooth_core.pipeline.preview import SkinPreview, downscale
 
 pytestmark = pytest.mark.gimp
 
 HERE = Path(__file__).resolve().parent
+DOCS = HERE.parents[1] / "docs"
 CHROOT_SCRIPT = HERE / "gimp_chroot.sh"
 # What the `skinsmooth` console script runs.
 SKINSMOOTH = "import sys; from skinsmooth_core.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -87,6 +92,9 @@ def _write_inputs(folder):
     low_bits = np.random.default_rng(0).integers(0, 257, astronaut.shape)
     deep = np.minimum(astronaut.astype(np.int64) * 257 + low_bits, 65535).astype(np.uint16)
     cv2.imwrite(str(folder / "astronaut16.png"), deep[:, :, ::-1])
+    # 1024 x 1024, each pixel doubled: its half-size preview holds the portrait's own values.
+    double = np.repeat(np.repeat(astronaut, 2, axis=0), 2, axis=1)
+    cv2.imwrite(str(folder / "astronaut2x.png"), double[:, :, ::-1])
     return deep
 
 
@@ -101,6 +109,7 @@ def gimp_run(chroot):
     try:
         deep = _write_inputs(work / "in")
         shutil.copy(HERE / "gimp_batch.py", work / "gimp_batch.py")
+        shutil.copy(HERE / "gimp_dialog_driver.py", work / "gimp_dialog_driver.py")
         start = time.monotonic()
         installer = subprocess.run(
             [sys.executable, "-c", SKINSMOOTH, "install-plugin", "gimp"]
@@ -122,6 +131,7 @@ def gimp_run(chroot):
             "env",
             f"HOME={inside}/home",
             f"SKINSMOOTH_GIMP_WORK={inside}",
+            f"SKINSMOOTH_GIMP_PREVIEW_LOG={inside}/out/preview-log",  # made by the preview case
             "bash",
             "-c",
             XVFB.format(display_file=f"{inside}/display") + gimp_console,
@@ -134,6 +144,10 @@ def gimp_run(chroot):
             f"GIMP failed (exit {gimp.returncode}):\n{_tail(log, 80)}"
         )
         results = json.loads(results_file.read_text())
+        if os.environ.get("SKINSMOOTH_UPDATE_DOCS") == "1":  # refresh the screenshots in docs/
+            for name in ("dialog", "dialog-mask"):
+                if (work / "out" / f"{name}.png").is_file():
+                    shutil.copy(work / "out" / f"{name}.png", DOCS / f"gimp-{name}.png")
         timings.update({name: result.get("seconds") for name, result in results.items()})
         print(f"GIMP timings (s): {timings}")
         yield {
@@ -374,3 +388,91 @@ def test_missing_model_is_a_gimp_error(gimp_run):
         assert result["status"] == "execution-error", result
         assert any(word in result["message"] for word in ("ai-edge-litert", "model", "segmenter"))
         assert result["after"] == result["before"]
+
+
+# The dialog's preview (case dialog_preview: a 1024 x 1024 portrait, strength 0.3, mask "auto").
+PREVIEW_OPTIONS = dict(texture=0.3, blemish=0.5, scale="auto", method="guided")
+
+
+@pytest.fixture(scope="module")
+def preview_run(gimp_run):
+    """What gimp_dialog_driver.py did and saw; each step holds the preview it waited for."""
+    driver = json.loads((gimp_run["out"] / "driver.json").read_text())
+    assert driver["ok"], f"{driver.get('error')}\n{_tail(gimp_run['log'])}"
+    steps = {step["name"]: step for step in driver["steps"]}
+    for step in steps.values():
+        step["picture"] = np.load(gimp_run["out"] / "preview-log" / step["file"])
+    return {"driver": driver, "steps": steps, "out": gimp_run["out"]}
+
+
+@pytest.fixture(scope="module")
+def host_preview(gimp_run):
+    """The core's preview of the same portrait on this side, and the mask GIMP's "auto" is."""
+    double = np.repeat(np.repeat(data.astronaut(), 2, axis=0), 2, axis=1)
+    model_in_gimp = _result(gimp_run, "model_only")["status"] == "success"
+    preview = SkinPreview(downscale(double, 2), factor=2)
+    return preview, "unet" if model_in_gimp else "color"
+
+
+def _assert_same_picture(got, expected):
+    """Within a level: the same core on GIMP's Python (other numpy/scipy builds, and babl's
+    8-bit to float conversion instead of numpy's) differs in float rounding only; a few
+    pixels at a threshold of the mask or of the spot detector may flip and move further."""
+    difference = np.abs(got.astype(np.int16) - expected)
+    assert got.shape == expected.shape and (difference > 1).mean() < 1e-3, difference.max()
+
+
+def test_dialog_opens_with_the_preview(preview_run, host_preview):
+    host, source = host_preview
+    opened = preview_run["steps"]["opened"]
+    # A 1024 x 1024 layer is previewed at half size, at 1:1 on screen, in the result view.
+    assert opened["factor"] == 2 and opened["area"][2:] == [512, 512]
+    assert opened["view"] == "result" and opened["mask"] == "auto"
+    # Without the model in GIMP's Python the dialog says that it uses the colour mask.
+    assert ("colour detector" in opened["status"]) == (source == "color"), opened["status"]
+    assert opened["options"] == dict(strength=0.3, **PREVIEW_OPTIONS)
+    result, _ = host.smooth(source, **opened["options"])
+    _assert_same_picture(opened["picture"], host.picture("result", result))
+    original = data.astronaut()
+    assert _mean_change(original, opened["picture"], FACE) > 0.3  # the skin is smoothed
+
+
+def test_preview_follows_the_strength_slider(preview_run, host_preview):
+    host, source = host_preview
+    before, after = preview_run["steps"]["opened"], preview_run["steps"]["strength"]
+    assert after["options"] == dict(strength=0.9, **PREVIEW_OPTIONS)  # typed into the dialog
+    assert after["mask_computations"] == before["mask_computations"] == 1  # the mask is reused
+    result, _ = host.smooth(source, **after["options"])
+    _assert_same_picture(after["picture"], host.picture("result", result))
+    assert _mean_change(before["picture"], after["picture"], FACE) > 1.0
+    _assert_unchanged(before["picture"], after["picture"], WALL)
+
+
+def test_preview_shows_the_original_and_the_skin_mask(preview_run, host_preview):
+    host, source = host_preview
+    steps = preview_run["steps"]
+    np.testing.assert_array_equal(steps["original"]["picture"], data.astronaut())
+    mask = steps["mask"]["picture"]
+    _assert_same_picture(mask, host.picture("mask", source=source))
+    assert mask[FACE].mean() > 200 and mask[WALL].mean() < 20
+    assert steps["mask"]["mask_computations"] == 1
+    np.testing.assert_array_equal(steps["result"]["picture"], steps["strength"]["picture"])
+
+
+def test_dialog_screenshot_shows_the_preview(preview_run):
+    """What the X server shows where the preview is: exactly the last picture drawn."""
+    shown = preview_run["steps"]["result"]
+    x, y, width, height = shown["area"]
+    screen = _read(preview_run["out"] / "dialog.png")
+    assert screen.shape[:2] == tuple(preview_run["driver"]["window_size"][::-1])
+    np.testing.assert_array_equal(screen[y : y + height, x : x + width, :3], shown["picture"])
+    mask_screen = _read(preview_run["out"] / "dialog-mask.png")
+    mask = preview_run["steps"]["mask"]["picture"][:, :, 0]
+    for channel in range(3):
+        np.testing.assert_array_equal(mask_screen[y : y + height, x : x + width, channel], mask)
+
+
+def test_preview_dialog_cancel_leaves_the_image(gimp_run, preview_run):
+    result = _result(gimp_run, "dialog_preview")
+    assert result["dialog_key_pressed"] and result["status"] == "cancel", result
+    assert result["after"] == result["before"]

@@ -120,9 +120,18 @@ def test_composite(astronaut, dtype):
     np.testing.assert_allclose(soft / scale, expected, rtol=0, atol=atol)
 
 
-def test_block_averaged_selection_is_accepted(astronaut):
-    # Averages of 7 x 7 blocks of 1.0 come out as 1 + 1 ulp in float32: still "selected".
-    selection = downscale(np.ones((70, 70), np.float32), 7)
+def test_downscale_stays_in_the_input_range():
+    # In float32, sum(1.0 x 49) * float32(1 / 7) / 7 is 1 + 1 ulp: clipped to exactly 1.
+    for factor in range(2, 41):
+        np.testing.assert_array_equal(downscale(np.ones((factor * 3, 5), np.float32), factor), 1)
+        ramp = np.linspace(0.25, 0.75, factor * 3 * 5).reshape(factor * 3, 5)
+        small = downscale(ramp, factor)
+        assert 0.25 <= small.min() and small.max() <= 0.75
+
+
+def test_masks_a_rounding_above_one_are_accepted(astronaut):
+    # A selection reduced elsewhere may exceed 1 by a float32 rounding: clipped, not refused.
+    selection = np.full((10, 10), np.nextafter(np.float32(1), np.float32(2)))
     original = downscale(astronaut[:70, :70], 7)
     result = 1 - original
     np.testing.assert_array_equal(composite(original, result, selection), result)

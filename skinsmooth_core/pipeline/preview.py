@@ -97,7 +97,8 @@ def downscale(image, factor: int) -> np.ndarray:
 
     The result is ceil(H / factor) x ceil(W / factor) (blocks at the bottom
     and right edges average the pixels there are), with the channels of
-    `image`. Rows of blocks do not depend on each other, so a large image can
+    `image`, and stays within the range of its values (a block of 1s gives
+    exactly 1). Rows of blocks do not depend on each other, so a large image can
     be reduced strip by strip, with strips whose heights are multiples of
     `factor`: the strips' results stacked equal the whole image's.
 
@@ -132,6 +133,11 @@ def downscale(image, factor: int) -> np.ndarray:
     max_value = float(np.iinfo(image.dtype).max) if image.dtype.kind == "u" else 1.0
     planes = image if image.ndim == 3 else image[:, :, None]
     small = area_downsample(planes, int(factor), 1.0 / max_value)
+    if factor > 1:
+        # An average lies within the values averaged; in float32 it may overshoot by a
+        # rounding (a block of 1s may give 1 + 1 ulp): clip to the input's range.
+        low, high = (float(value) / max_value for value in (planes.min(), planes.max()))
+        np.clip(small, np.float32(low), np.float32(high), out=small)
     return small if image.ndim == 3 else small[:, :, 0]
 
 

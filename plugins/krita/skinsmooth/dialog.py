@@ -66,11 +66,10 @@ class Core:
     """The parts of skinsmooth_core the plug-in uses (imported when the dialog opens)."""
 
     def __init__(self):
-        from skimage.transform import downscale_local_mean
-
         from skinsmooth_core import pipeline
         from skinsmooth_core._image import from_float, to_float
         from skinsmooth_core.masks import skin_mask
+        from skinsmooth_core.pipeline import preview
 
         self.smooth_skin = pipeline.smooth_skin
         self.presets = dict(pipeline.PRESETS)
@@ -81,7 +80,11 @@ class Core:
         self.largest_skin_area = pipeline.largest_skin_area
         self.to_float = to_float
         self.from_float = from_float
-        self.downscale_local_mean = downscale_local_mean
+        # The reduced copy of the preview and the blend through a soft selection (shared with
+        # the GIMP plug-in).
+        self.preview_factor = preview.preview_factor
+        self.downscale = preview.downscale
+        self.composite = preview.composite
 
 
 @dataclass
@@ -187,19 +190,9 @@ def compute(core, image, selection, settings, skin=None, want_mask=False, downsc
                 options["scale"] = core.auto_scale(area, *image.shape[:2])
         result = core.smooth_skin(image, mask=layer_mask, **options)
     if selection is not None:
-        result = _composite(core, image, result, selection)
+        result = core.composite(image, result, selection)
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     return result, mask, messages
-
-
-def _composite(core, image, result, selection):
-    """`result` where selected, `image` elsewhere; a feathered selection blends the two."""
-    inside = selection[..., None]
-    if np.isin(selection, (0.0, 1.0)).all():
-        return np.where(inside > 0, result, image)
-    original = core.to_float(image)
-    blended = original + (core.to_float(result) - original) * inside
-    return core.from_float(blended, image.dtype)
 
 
 class Amount(QWidget):
@@ -403,17 +396,12 @@ class SkinSmoothingDialog(QDialog):
     # -- preview ----------------------------------------------------------------
     def _make_preview_images(self):
         image, selection = self.source.image, self.source.selection
-        factor = self.factor = max(1, round(max(image.shape[:2]) / PREVIEW_SIZE))
-        h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-        # Average blocks of the stored values, then scale to [0, 1]: no full-size float copy.
-        small = self.core.downscale_local_mean(image[:h, :w], (factor, factor, 1))
-        scale = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
-        self.small = (small / scale).astype(np.float32)
+        factor = self.factor = self.core.preview_factor(*image.shape[:2], PREVIEW_SIZE)
+        # Block averages of the stored values on [0, 1]: no full-size float copy.
+        self.small = self.core.downscale(image, factor)
         self.small_selection = None
         if selection is not None:
-            self.small_selection = self.core.downscale_local_mean(
-                selection[:h, :w], (factor, factor)
-            ).astype(np.float32)
+            self.small_selection = self.core.downscale(selection, factor)
 
     def _schedule(self, *_):
         self.timer.start()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._blur import box_gaussian
+
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
 # and from which on a blob is a feature (pupil, nostril, mole) that is left alone.
 DARKNESS = (0.03, 0.08)
@@ -86,11 +88,23 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     in. `spots` is the opacity of the replacement; it is lowered (in place) where even that
     Gaussian finds no spot-free skin.
     """
+    rows, columns = np.nonzero(spots.any(axis=1))[0], np.nonzero(spots.any(axis=0))[0]
+    if rows.size == 0:
+        return
+    margin = int(3 * max(1.5, float(size))) + 2  # the wider Gaussian's reach
+    box = (
+        slice(max(0, rows[0] - margin), rows[-1] + margin + 1),
+        slice(max(0, columns[0] - margin), columns[-1] + margin + 1),
+    )
+    _fill_box(base[box], spots[box], size, source[box])
+
+
+def _fill_box(base, spots, size, source):
     outside = 1.0 - np.minimum(ndi.grey_dilation(spots, size=(3, 3)), 1.0)
     filled, confidence = None, None
     for sigma in (max(1.0, size / 3.0), max(1.5, float(size))):
-        weight = ndi.gaussian_filter(outside, sigma, mode="nearest")
-        mean = ndi.gaussian_filter(source * outside[:, :, None], (sigma, sigma, 0), mode="nearest")
+        weight = box_gaussian(outside, sigma)
+        mean = box_gaussian(source * outside[:, :, None], sigma)
         mean /= np.maximum(weight, 1e-6)[:, :, None]
         if filled is None:
             filled, confidence = mean, _ramp(weight, 0.005, 0.03)

@@ -2,17 +2,20 @@
 
 Blotchy redness and uneven colour are patches of chroma a few times the size of a spot. The
 chroma of each skin pixel (its colour minus its luma, per channel) is moved towards the
-chroma of the skin around it: a Gaussian mean over the skin only (normalised convolution with
-the mask as weights, so hair and background lend no colour), wide enough to span a blotch but
-narrower than the face, so the skin keeps its own colour and the changes of colour across the
-face (cheeks warmer than the forehead) are kept. The shift has zero luma: shading, shape and
-texture stay.
+chroma of the skin around it: a Gaussian mean (three boxes) over the skin only (normalised
+convolution with the mask as weights, so hair and background lend no colour), wide enough
+to span a blotch but narrower than the face, so the skin keeps its own colour and the
+changes of colour across the face (cheeks warmer than the forehead) are kept. The shift has
+zero luma: shading, shape and texture stay.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+
+from .._resample import area_downsample
+from ._blur import box_gaussian
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -41,9 +44,15 @@ def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float)
         return np.zeros(image.shape, np.float32)
     chroma = image - (image @ _LUMA)[:, :, None]  # luma 0 per pixel
     weight = np.ascontiguousarray(skin, dtype=np.float32)
-    total = ndi.gaussian_filter(weight, sigma, mode="nearest")
-    around = ndi.gaussian_filter(chroma * weight[:, :, None], (sigma, sigma, 0), mode="nearest")
-    around /= np.maximum(total, 1e-4)[:, :, None]
+    # the mean around is smooth at `sigma`: computed on blocks of about sigma / 4 pixels
+    step = max(1, int(sigma // 4))
+    planes = np.concatenate([chroma * weight[:, :, None], weight[:, :, None]], axis=2)
+    planes = box_gaussian(area_downsample(planes, step, 1.0), sigma / step)
+    around = planes[:, :, :3] / np.maximum(planes[:, :, 3:], 1e-4)
+    if step > 1:
+        zoom = (image.shape[0] / around.shape[0], image.shape[1] / around.shape[1], 1)
+        around = ndi.zoom(around, zoom, order=1, mode="nearest", grid_mode=True)
+        around = around[: image.shape[0], : image.shape[1]]
     around -= chroma
     around *= np.float32(amount)
     # scaled down (all channels alike: luma stays 0) where it would leave [0, 1]

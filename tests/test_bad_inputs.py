@@ -99,6 +99,9 @@ CASES = {
     "quality": (lambda d, p: _save(d / "x.png", p), ["--quality", "0"]),
     "jobs": (lambda d, p: _save(d / "x.png", p), ["--jobs", "0"]),
     "radius-huge": (lambda d, p: _save(d / "x.png", p), ["--method", "surface", "--scale", "1e6"]),
+    "dask-jobs": (lambda d, p: _save(d / "x.png", p), ["--dask", "local:2", "--jobs", "2"]),
+    "dask-workers": (lambda d, p: _save(d / "x.png", p), ["--dask", "local:0"]),
+    "report-image": (lambda d, p: _save(d / "x.png", p), ["--report", "r.jpg"]),
 }
 
 

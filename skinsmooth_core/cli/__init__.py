@@ -17,12 +17,13 @@ mistake), after a summary line. ``--quiet`` silences everything but errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -43,6 +44,9 @@ from ._jobs import (
     plan,
     process,
     process_in_worker,
+    remove_leftovers,
+    skipped,
+    up_to_date,
 )
 from ._progress import Progress
 
@@ -60,7 +64,7 @@ FORMATS = {
     "webp": ".webp",
 }
 DEMO_OUTPUT = "skinsmooth-demo.jpg"
-_SMOOTH_OPTIONS = ("strength", "texture", "blemish", "scale", "method")
+_SMOOTH_OPTIONS = ("strength", "texture", "blemish", "tone", "scale", "method")
 _EXTS = tuple(WRITE_FORMATS)
 
 
@@ -130,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--texture", type=float, help=f"fine skin texture put back, 0-1 ({default['texture']})"
     )
     look.add_argument(
-        "--blemish", type=float, help=f"blemish and spot removal, 0-1 ({default['blemish']})"
+        "--blemish", type=float, help=f"blemish and spot healing, 0-1 ({default['blemish']})"
+    )
+    look.add_argument(
+        "--tone", type=float, help=f"evening of blotchy colour, 0-1 ({default['tone']})"
     )
     look.add_argument(
         "--scale", type=_scale, help=f"'auto' (from the skin area) or a number ({default['scale']})"
@@ -151,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (95)")
     files.add_argument("--overwrite", action="store_true", help="replace existing files")
     files.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave inputs whose outputs exist and are newer alone (resumes an interrupted batch)",
+    )
+    files.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write a CSV row per input: input, output, status, error, seconds, megapixels, "
+        "scale, skin_share",
+    )
+    files.add_argument(
         "--max-megapixels",
         type=float,
         default=DEFAULT_PIXEL_LIMIT / 1e6,
@@ -158,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = parser.add_argument_group("running")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="processes (1)")
+    run.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the batch on a Dask scheduler (tcp://host:8786, or a scheduler .json file), "
+        "or 'local[:N]' for N worker processes here; the workers read and write the files "
+        "(a shared file system); needs skinsmooth[cluster]",
+    )
     run.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -274,6 +299,10 @@ def _run(args) -> int:
         raise UsageError(f"--quality must be from 1 to 100, got {args.quality}")
     if not (math.isfinite(args.max_megapixels) and args.max_megapixels > 0):
         raise UsageError(f"--max-megapixels must be a number > 0, got {args.max_megapixels:g}")
+    if args.dask is not None:
+        _check_dask(args.dask, args.jobs)
+    if args.report is not None and os.path.splitext(args.report)[1].lower() in _EXTS:
+        raise UsageError(f"--report writes a CSV file, not the image file {args.report}")
     folder = batch or os.path.isdir(output) or output.endswith(("/", os.sep))
     if batch and not os.path.isdir(output) and os.path.splitext(output)[1].lower() in _EXTS:
         raise UsageError(f"with several inputs, -o must be a folder, not the file {output}")
@@ -297,15 +326,90 @@ def _run(args) -> int:
             os.makedirs(output, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"{output}: cannot create the output folder: {exc.strerror}") from None
-    show = args.progress if args.progress is not None else sys.stderr.isatty()
-    progress = Progress(len(tasks), enabled=show and len(tasks) > 1 and not args.quiet)
-    announce = len(tasks) == 1 and not args.quiet  # a batch: progress bar and summary only
-    failed = _execute(tasks, settings, args.jobs, progress, announce=announce)
-    progress.close()
-    done = len(tasks) - failed
+    todo, up_to_date_tasks = tasks, []
+    if args.skip_existing:
+        todo = []
+        for task in tasks:
+            (up_to_date_tasks if up_to_date(task) else todo).append(task)
+    with contextlib.ExitStack() as stack:
+        client = _connect(args.dask, todo, stack) if args.dask is not None and todo else None
+        sheet = _open_report(args.report) if args.report is not None else None
+        show = args.progress if args.progress is not None else sys.stderr.isatty()
+        progress = Progress(len(tasks), enabled=show and len(tasks) > 1 and not args.quiet)
+        announce = len(tasks) == 1 and not args.quiet  # a batch: progress bar and summary only
+        tally = _Tally(progress, announce=announce, sheet=sheet)
+        try:
+            for task in up_to_date_tasks:
+                tally(skipped(task))
+            if args.skip_existing:
+                remove_leftovers(tasks)  # what an interrupted run was writing
+            if client is not None:
+                _execute_dask(todo, settings, client, tally)
+            elif todo:
+                _execute(todo, settings, args.jobs, tally)
+        except BaseException:
+            if sheet is not None:
+                sheet.cancelled(tally.unfinished(tasks))
+            raise
+        finally:
+            progress.close()
+            if sheet is not None:
+                sheet.close()
+    failed, skips = tally.failed, tally.skipped
+    done = len(tasks) - failed - skips
     if (len(tasks) > 1 and not args.quiet) or failed:
-        print(f"{PROG}: {done} done, {failed} failed", file=sys.stderr)
+        counts = f"{done} done, {skips} skipped, {failed} failed" if skips else ""
+        print(f"{PROG}: {counts or f'{done} done, {failed} failed'}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _check_dask(value: str, jobs: int) -> None:
+    """--dask: its form, --jobs, then whether Dask is installed (before any work)."""
+    from ..batch import ClusterError, parse_cluster, require_distributed
+
+    if jobs != 1:
+        raise UsageError(
+            "--jobs and --dask cannot be combined (with --dask local:N, N is the number of "
+            "worker processes)"
+        )
+    try:
+        parse_cluster(value)
+        require_distributed()
+    except (ValueError, ClusterError) as exc:
+        raise UsageError(f"--dask: {exc}") from None
+
+
+def _open_report(path: str):
+    from ..batch import Report
+
+    try:
+        return Report(path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def _connect(cluster: str, tasks: list[Task], stack: contextlib.ExitStack):
+    """The Dask client of --dask, closed (and a local cluster stopped) with `stack`."""
+    from ..batch import ClusterError, connect, parse_cluster
+
+    if parse_cluster(cluster)[0] == "local":
+        # runs once the local cluster is closed (Ctrl-C included): no worker of ours is
+        # writing any more, so the temporary files of those killed mid-write can go
+        stack.callback(remove_leftovers, tasks)
+    try:
+        return stack.enter_context(connect(cluster, quiet_interrupt=True))
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _execute_dask(tasks: list[Task], settings: Settings, client, tally) -> None:
+    """Run the tasks on a Dask cluster (skinsmooth_core.batch.retouch_batch)."""
+    from ..batch import ClusterError, retouch_batch
+
+    try:
+        retouch_batch(tasks, client=client, settings=settings, on_outcome=tally)
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _same_format(ext: str) -> tuple[str, ...]:
@@ -313,35 +417,55 @@ def _same_format(ext: str) -> tuple[str, ...]:
     return next(group for group in groups if ext in group)
 
 
-def _execute(
-    tasks: list[Task], settings: Settings, jobs: int, progress: Progress, *, announce: bool = False
-) -> int:
-    """Run the tasks (in `jobs` processes when > 1); report each outcome; return failures.
+class _Tally:
+    """Reports each outcome as it comes and counts them: warnings (each once), "wrote"
+    lines when announcing, errors, the progress bar, the CSV report."""
 
-    With `announce`, every file written gets a "wrote PATH" line on stdout.
-    """
-    failed, warned = 0, set()
+    def __init__(self, progress: Progress, *, announce: bool = False, sheet=None):
+        self.progress, self.announce, self.sheet = progress, announce, sheet
+        self.failed = self.skipped = 0
+        self.warned: set[str] = set()
+        self.finished: Counter = Counter()
 
-    def report(outcome):
-        nonlocal failed
+    def __call__(self, outcome: Outcome) -> None:
+        progress = self.progress
         for message in outcome.warnings:
-            if message not in warned:
-                warned.add(message)
+            if message not in self.warned:
+                self.warned.add(message)
                 progress.print(f"{PROG}: warning: {message}")
-        if announce:
+        if self.announce:
             for path in outcome.written:
                 print(f"wrote {path}", flush=True)
+            if outcome.skipped:
+                print(f"skipped {outcome.target} (newer than its input)", flush=True)
         if outcome.error:
-            failed += 1
+            self.failed += 1
             progress.print(outcome.error)
+        elif outcome.skipped:
+            self.skipped += 1
+        if self.sheet is not None:
+            self.sheet.add(outcome)
+        self.finished[outcome.source] += 1
         progress.advance(os.path.basename(outcome.source))
 
+    def unfinished(self, tasks: list[Task]) -> list[Task]:
+        """The tasks without an outcome yet (for "cancelled" report rows)."""
+        left, rest = Counter(self.finished), []
+        for task in tasks:
+            if left[task.source]:
+                left[task.source] -= 1
+            else:
+                rest.append(task)
+        return rest
+
+
+def _execute(tasks: list[Task], settings: Settings, jobs: int, tally: _Tally) -> None:
+    """Run the tasks (in `jobs` processes when > 1), giving each outcome to `tally`."""
     if jobs == 1 or len(tasks) == 1:
         for task in tasks:
-            report(process(task, settings))
-        return failed
-    _run_pool(tasks, settings, min(jobs, len(tasks)), report, progress)
-    return failed
+            tally(process(task, settings))
+        return
+    _run_pool(tasks, settings, min(jobs, len(tasks)), tally, tally.progress)
 
 
 def _new_pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
@@ -378,7 +502,8 @@ def _run_pool(tasks, settings: Settings, workers: int, report, progress: Progres
                     except BrokenProcessPool:
                         suspects.append(task)
                     except Exception as exc:  # noqa: BLE001 - e.g. the result could not be sent
-                        report(Outcome(task.source, error=f"{task.source}: worker failed: {exc!r}"))
+                        error = f"{task.source}: worker failed: {exc!r}"
+                        report(Outcome(task.source, error=error, target=task.target))
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -399,18 +524,20 @@ def _run_alone(task: Task, settings: Settings, started: float) -> Outcome:
     for path in targets:
         remove_partial(path)  # what the dead worker was writing
     if all(_written_since(path, started) for path in targets):
-        return Outcome(task.source, written=targets)
+        return Outcome(task.source, written=targets, target=task.target)
     pool = _new_pool(1, settings)
     try:
         return pool.submit(process_in_worker, task).result()
     except BrokenProcessPool:
         return Outcome(
             task.source,
+            target=task.target,
             error=f"{task.source}: the worker process died retouching it, twice (killed, e.g. "
             "out of memory: try --jobs 1 or a smaller --max-megapixels)",
         )
     except Exception as exc:  # noqa: BLE001
-        return Outcome(task.source, error=f"{task.source}: worker failed: {exc!r}")
+        error = f"{task.source}: worker failed: {exc!r}"
+        return Outcome(task.source, error=error, target=task.target)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..io import (
     ImageMeta,
     check_targets,
     read_image,
+    remove_partial,
     write_images,
 )
 
@@ -58,10 +60,24 @@ class Settings:
 
 @dataclass
 class Outcome:
+    """What became of one task: its error (one line) or the files written, and for the
+    report how long it took, the photo's size, the scale used and the share of skin."""
+
     source: str
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+    target: str | None = None
+    skipped: bool = False
+    seconds: float | None = None
+    megapixels: float | None = None
+    scale: float | None = None
+    skin: float | None = None
+
+    @property
+    def status(self) -> str:
+        """ "failed", "skipped" (its outputs were up to date) or "done"."""
+        return "failed" if self.error else "skipped" if self.skipped else "done"
 
 
 def expand_inputs(patterns: list[str]) -> tuple[list[str], bool]:
@@ -133,6 +149,53 @@ def plan(
     return tasks
 
 
+def targets_of(task: Task) -> list[str]:
+    """The files a task writes: the image, then its mask and before/after if asked."""
+    return [path for path in (task.target, task.mask_target, task.compare_target) if path]
+
+
+def up_to_date(task: Task) -> bool:
+    """Whether every output of `task` exists and is at least as new as its input (for
+    ``--skip-existing``). An output that is the input file itself is not up to date."""
+    try:
+        source = None if task.source == DEMO else os.stat(task.source)
+        for path in targets_of(task):
+            target = os.stat(path)
+            if source is not None:
+                if os.path.samestat(source, target) or target.st_mtime_ns < source.st_mtime_ns:
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def skipped(task: Task) -> Outcome:
+    """The outcome of a task left alone because its outputs are up to date."""
+    return Outcome(task.source, target=task.target, skipped=True)
+
+
+def remove_leftovers(tasks) -> list[str]:
+    """Remove the temporary files (``.NAME.*.part``, see :func:`io.remove_partial`) that a
+    killed writer of the tasks' outputs left; one listing per output folder, however many
+    tasks. Return the paths removed."""
+    wanted: dict[str, set[str]] = {}
+    for task in tasks:
+        for path in targets_of(task):
+            folder, name = os.path.split(os.path.abspath(path))
+            wanted.setdefault(folder, set()).add(name)
+    removed = []
+    for folder, names in wanted.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        # .NAME.XXXXXXXX.part (mkstemp's random part has no dot)
+        found = {e[1:-5].rpartition(".")[0] for e in entries if e[0] == "." and e[-5:] == ".part"}
+        for name in sorted(found & names):
+            removed += remove_partial(os.path.join(folder, name))
+    return removed
+
+
 # ------------------------------------------------------------------ worker side
 
 _settings: Settings | None = None
@@ -157,7 +220,8 @@ def process_in_worker(task: Task) -> Outcome:
 
 def process(task: Task, settings: Settings) -> Outcome:
     """Retouch one image; every failure becomes the outcome's one-line error."""
-    outcome = Outcome(task.source)
+    outcome = Outcome(task.source, target=task.target)
+    started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -171,6 +235,7 @@ def process(task: Task, settings: Settings) -> Outcome:
             if settings.debug:
                 outcome.error += "\n" + traceback.format_exc().rstrip()
     outcome.warnings = [str(w.message) for w in caught]
+    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
@@ -179,20 +244,21 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
-    from ..pipeline import smooth_skin
+    from ..pipeline import smooth_skin_info
 
-    targets = [path for path in (task.target, task.mask_target, task.compare_target) if path]
-    check_targets(targets, overwrite=settings.overwrite)  # before any work
+    check_targets(targets_of(task), overwrite=settings.overwrite)  # before any work
     if task.source == DEMO:
         from skimage import data
 
         image, meta = data.astronaut(), ImageMeta(format="PNG", mode="RGB")
     else:
         image, meta = read_image(task.source, pixel_limit=settings.pixel_limit)
+    outcome.megapixels = image.shape[0] * image.shape[1] / 1e6
     mask = settings.mask
     if task.mask_target is not None:  # computed once, saved, and given to smooth_skin
         mask = compute_mask(image, settings.mask)
-    result = smooth_skin(image, mask=mask, **settings.smooth)
+    result, chosen = smooth_skin_info(image, mask=mask, **settings.smooth)
+    outcome.scale, outcome.skin = chosen["scale"], chosen["skin"]
     outputs = [(task.target, result, meta)]
     if task.mask_target is not None:
         outputs.append((task.mask_target, from_float(mask, np.uint8), None))

@@ -42,8 +42,8 @@ def smooth_skin_info(image, mask="auto", **options) -> tuple[np.ndarray, dict]:
         ``"scale"``: the scale used (the ``scale`` option, or the one ``scale="auto"``
         derived from the skin area); ``"skin"``: the share of the image that is skin,
         the mean of the skin mask in [0, 1] (1 for ``mask="none"``). Both are None
-        when the image is returned unchanged without any work (``strength=0`` with
-        ``blemish=0``).
+        when ``smooth_skin`` returns a copy of the image without any work (every
+        effect at 0).
 
     Examples
     --------

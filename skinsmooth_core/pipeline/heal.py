@@ -113,6 +113,9 @@ def _fill_box(base, spots, size, source):
             # no spot-free skin around at all (a "spot" as large as the image): not healed
             spots *= _ramp(weight, 0.005, 0.03)
     filled -= base
+    if filled.shape[2] == 3:  # a blemish is darker: healing never darkens (only its colour
+        darker = np.minimum(filled @ _LUMA, 0.0)  # changes where the fill is darker)
+        filled -= darker[:, :, None]
     filled *= spots[:, :, None]
     base += filled
 

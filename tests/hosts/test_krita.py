@@ -35,6 +35,7 @@ SETTINGS = {
     "strength": 0.9,
     "texture": 0.2,
     "blemish": 0.6,
+    "tone": 0.4,
     "method": "guided",
     "mask_source": "auto",
     "output": "new_layer",

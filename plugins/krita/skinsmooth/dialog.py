@@ -95,6 +95,7 @@ class Settings:
     strength: float = 0.6
     texture: float = 0.35
     blemish: float = 0.5
+    tone: float = 0.3
     method: str = "guided"
     scale: float = 0.0  # 0 = "auto": follows the size of the skin
     mask_source: str = "auto"
@@ -109,7 +110,11 @@ class Settings:
         """
         options = dict(presets.get(self.preset, {}))
         options.update(
-            strength=self.strength, texture=self.texture, blemish=self.blemish, method=self.method
+            strength=self.strength,
+            texture=self.texture,
+            blemish=self.blemish,
+            tone=self.tone,
+            method=self.method,
         )
         if self.scale > 0:
             options["scale"] = self.scale / downscale
@@ -247,6 +252,9 @@ class SkinSmoothingDialog(QDialog):
         self.strength = Amount("strength")
         self.texture = Amount("texture")
         self.blemish = Amount("blemish")
+        self.blemish.setToolTip("Heals spots darker or redder than the skin, at any strength")
+        self.tone = Amount("tone")
+        self.tone.setToolTip("Evens blotchy redness and uneven colour; shading is kept")
         self.method = QComboBox(objectName="method")
         _add_items(self.method, {m: METHOD_LABELS.get(m, m) for m in core.methods}, settings.method)
         self.scale = QDoubleSpinBox(objectName="scale")
@@ -280,6 +288,7 @@ class SkinSmoothingDialog(QDialog):
             (self.strength, settings.strength),
             (self.texture, settings.texture),
             (self.blemish, settings.blemish),
+            (self.tone, settings.tone),
         ):
             amount.setValue(value)
 
@@ -311,6 +320,7 @@ class SkinSmoothingDialog(QDialog):
         form.addRow("Strength:", self.strength)
         form.addRow("Texture kept:", self.texture)
         form.addRow("Blemish removal:", self.blemish)
+        form.addRow("Tone evening:", self.tone)
         form.addRow("Method:", self.method)
         form.addRow("Scale:", self.scale)
         form.addRow("Mask:", self.mask_source)
@@ -332,7 +342,7 @@ class SkinSmoothingDialog(QDialog):
         self.timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.timer.timeout.connect(self.update_preview)
         self.preset.currentIndexChanged.connect(self._preset_chosen)
-        for amount in (self.strength, self.texture, self.blemish):
+        for amount in (self.strength, self.texture, self.blemish, self.tone):
             amount.valueChanged.connect(self._edited)
         self.method.currentIndexChanged.connect(self._edited)
         self.scale.valueChanged.connect(self._edited)
@@ -352,6 +362,7 @@ class SkinSmoothingDialog(QDialog):
             strength=self.strength.value(),
             texture=self.texture.value(),
             blemish=self.blemish.value(),
+            tone=self.tone.value(),
             method=self.method.currentData(),
             scale=self.scale.value(),
             mask_source=self.mask_source.currentData(),
@@ -366,7 +377,7 @@ class SkinSmoothingDialog(QDialog):
             return
         self._applying_preset = True
         try:
-            for key in ("strength", "texture", "blemish"):
+            for key in ("strength", "texture", "blemish", "tone"):
                 if key in options:
                     getattr(self, key).setValue(options[key])
             if "method" in options and self.method.findData(options["method"]) >= 0:

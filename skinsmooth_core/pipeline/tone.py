@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from .._resample import area_downsample
 from ._blur import box_gaussian
 
+MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -55,7 +56,13 @@ def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float)
         around = around[: image.shape[0], : image.shape[1]]
     around -= chroma
     around *= np.float32(amount)
-    # scaled down (all channels alike: luma stays 0) where it would leave [0, 1]
+    # only on sure skin (mask 0.5 -> 0.8), where blotches are: not on what a soft mask
+    # edge half includes (a visor, a wall), whose chroma is far from the skin's
+    around *= np.clip((weight - 0.5) * (1.0 / 0.3), 0.0, 1.0)[:, :, None]
+    # scaled down (all channels alike: luma stays 0) to an evening, at most MAX_SHIFT per
+    # channel, and where it would leave [0, 1]
+    largest = np.abs(around).max(axis=2)
+    around *= np.minimum(1.0, MAX_SHIFT / np.maximum(largest, 1e-12))[:, :, None]
     room = np.where(around > 0, 1.0 - image, image)
     need = np.abs(around)
     limit = np.min(np.where(need > room, room / np.maximum(need, 1e-12), 1.0), axis=2)

@@ -24,6 +24,7 @@ ARGS = {
     "strength": 0.8,
     "texture": 0.3,
     "blemish": 0.5,
+    "tone": 0.4,
     "scale": 0.0,  # automatic
     "method": "guided",
     "mask-source": "auto",

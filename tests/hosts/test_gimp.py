@@ -54,7 +54,7 @@ VISOR = np.s_[400:480, 320:420]  # black helmet visor
 HAIR = np.s_[15:55, 170:280]  # blond hair above the forehead
 FACE_RECT = (150, 60, 70, 110)  # x, y, width, height, as in gimp_batch.py
 OFFSET_LAYER = (140, 40, 160, 150)  # as in gimp_batch.py
-ARGS = dict(strength=0.8, texture=0.3, blemish=0.5, method="guided")  # as in gimp_batch.py
+ARGS = dict(strength=0.8, texture=0.3, blemish=0.5, tone=0.4, method="guided")  # gimp_batch.py
 MASK = "color"  # the rgb8_new_layer case
 
 
@@ -391,7 +391,7 @@ def test_missing_model_is_a_gimp_error(gimp_run):
 
 
 # The dialog's preview (case dialog_preview: a 1024 x 1024 portrait, strength 0.3, mask "auto").
-PREVIEW_OPTIONS = dict(texture=0.3, blemish=0.5, scale="auto", method="guided")
+PREVIEW_OPTIONS = dict(texture=0.3, blemish=0.5, tone=0.4, scale="auto", method="guided")
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 # Choice arguments: (id, label, help). Ids are the PDB values.
 PRESETS = (
-    ("custom", "Custom (the sliders below)", "Use strength, texture and blemish removal as set"),
+    ("custom", "Custom (the sliders below)", "Use the strength, texture, blemish and tone set"),
     ("natural", "Natural", "Light smoothing that keeps most texture"),
     ("medium", "Medium", "Balanced smoothing"),
     ("strong", "Strong", "Strong smoothing for close-up portraits"),
@@ -75,7 +75,10 @@ OUTPUTS = (
 # PDB mask-source -> skinsmooth_core.masks.skin_mask method / smooth_skin mask.
 MASK_METHODS = {"auto": "auto", "model": "unet", "color": "color"}
 SMOOTH_MASKS = {**MASK_METHODS, "selection": "none"}  # GIMP applies the selection itself
-ARGUMENTS = ("preset", "strength", "texture", "blemish", "scale", "method", "mask-source", "output")
+ARGUMENTS = (
+    "preset", "strength", "texture", "blemish", "tone", "scale", "method", "mask-source", "output"
+)  # fmt: skip
+AMOUNTS = ("strength", "texture", "blemish", "tone")  # 0-1 sliders, live for the custom preset
 # The preview: what it can show (view, label with a mnemonic free in the dialog), its delay.
 PREVIEW_VIEWS = (("result", "Smoothe_d"), ("original", "Ori_ginal"), ("mask", "S_kin mask"))
 PREVIEW_DELAY_MS = 250
@@ -187,7 +190,7 @@ def _options(pipeline, config):
     if preset != "custom":
         options = pipeline.preset_options(preset)
     else:
-        options = {name: config.get_property(name) for name in ("strength", "texture", "blemish")}
+        options = {name: config.get_property(name) for name in AMOUNTS}
     scale = config.get_property("scale")
     options["scale"] = "auto" if scale == 0 else scale
     options["method"] = config.get_property("method")
@@ -235,7 +238,8 @@ def _compute(np, masks, pipeline, drawable, config):
         if options["scale"] == "auto":
             area = pipeline.largest_skin_area(mask)
             options["scale"] = pipeline.auto_scale(area, *mask.shape)
-        result = pipeline.smooth_skin(colour, "none", **options)
+        # tone takes "the skin around" from the mask: with none it would be the whole frame
+        result = pipeline.smooth_skin(colour, "none", **{**options, "tone": 0.0})
     elif output != "channel":
         result = pipeline.smooth_skin(colour, SMOOTH_MASKS[source], **options)
 
@@ -496,12 +500,12 @@ def _dialog(procedure, config, image, drawables):
     """Show the procedure dialog with a preview; the sliders are live only for the custom preset."""
     GimpUi.init(PROCEDURE)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title="Skin Smoothing")
-    for name in ("strength", "texture", "blemish"):
+    for name in AMOUNTS:
         dialog.get_scale_entry(name, 100.0)  # a slider showing 0-100
     arguments = dialog.fill_box("skinsmooth-arguments", list(ARGUMENTS))
     custom = Gimp.ValueArray.new(1)
     custom.append(GObject.Value(GObject.TYPE_STRING, "custom"))
-    for name in ("strength", "texture", "blemish"):
+    for name in AMOUNTS:
         dialog.set_sensitive_if_in(name, None, "preset", custom, True)
     preview = _Preview(dialog, config, image, drawables[0] if drawables else None)
     row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
@@ -603,10 +607,19 @@ class SkinSmooth(Gimp.PlugIn):
         procedure.add_double_argument(
             "blemish",
             "_Blemish removal",
-            "How strongly small spots are removed",
+            "How strongly spots darker or redder than the skin are healed (at any strength)",
             0.0,
             1.0,
             0.5,
+            flags,
+        )
+        procedure.add_double_argument(
+            "tone",
+            "T_one evening",
+            "How much blotchy redness and uneven colour are evened (shading kept)",
+            0.0,
+            1.0,
+            0.3,
             flags,
         )
         procedure.add_double_argument(

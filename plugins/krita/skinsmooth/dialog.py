@@ -193,6 +193,8 @@ def compute(core, image, selection, settings, skin=None, want_mask=False, downsc
                 # At the scale the skin mask would give, not the whole frame's.
                 area = core.largest_skin_area(mask)
                 options["scale"] = core.auto_scale(area, *image.shape[:2])
+            # tone takes "the skin around" from the mask: with none, the whole frame's
+            options["tone"] = 0.0
         result = core.smooth_skin(image, mask=layer_mask, **options)
     if selection is not None:
         result = core.composite(image, result, selection)

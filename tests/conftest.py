@@ -1,5 +1,7 @@
 """Shared fixtures: real pixels from scikit-image's bundled sample images."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from skimage import data
@@ -27,3 +29,20 @@ def astronaut() -> np.ndarray:
 def astronaut_small(astronaut) -> np.ndarray:
     """A 96 x 96 crop of the face (skin, eye, hair edges), for brute-force references."""
     return np.ascontiguousarray(astronaut[60:156, 170:266])
+
+
+def spawned_children(pid: int) -> list[int]:
+    """Worker processes of process `pid`: its children running multiprocessing's spawn_main
+    (a ``--jobs`` pool or a Dask LocalCluster), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found

@@ -9,28 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import spawned_children
 
 from skinsmooth_core.io import read_image, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-
-
-def _children(pid: int) -> list[int]:
-    """Worker processes of the command: its children running multiprocessing's spawn_main."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 def _kill(pid: int) -> bool:
@@ -67,7 +51,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(batch, tmp_path):
     while not killed and command.poll() is None and time.monotonic() < deadline:
         # kill a worker once the first photo is written: the others are then mid-task
         if out.is_dir() and any(name.endswith(".png") for name in os.listdir(out)):
-            killed = any(_kill(pid) for pid in _children(command.pid)[:1])
+            killed = any(_kill(pid) for pid in spawned_children(command.pid)[:1])
         time.sleep(0.02)
     stdout, stderr = command.communicate(timeout=300)
     assert killed, "the batch ended before a worker could be killed"
@@ -94,7 +78,7 @@ def test_a_file_whose_worker_always_dies_is_named_and_the_batch_ends(tmp_path, a
     command = _start(folder, out)
     deadline = time.monotonic() + 240
     while command.poll() is None and time.monotonic() < deadline:
-        for pid in _children(command.pid):
+        for pid in spawned_children(command.pid):
             _kill(pid)
         time.sleep(0.005)
     stdout, stderr = command.communicate(timeout=60)

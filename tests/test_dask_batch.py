@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import spawned_children
 
 distributed = pytest.importorskip("distributed")
 
@@ -178,22 +179,6 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, astronaut):
 # ---------------------------------------------------------------- Ctrl-C, then resume
 
 
-def _workers_of(pid):
-    """The LocalCluster's worker processes: children of the command running spawn_main."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 def _alive(pid):
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -226,7 +211,7 @@ def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, c
     )
     deadline, workers = time.monotonic() + 180, set()
     while started.poll() is None and time.monotonic() < deadline:
-        workers.update(_workers_of(started.pid))
+        workers.update(spawned_children(started.pid))
         if out.is_dir() and any(name.endswith(".png") for name in os.listdir(out)):
             break
         time.sleep(0.05)

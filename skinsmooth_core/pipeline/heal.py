@@ -122,12 +122,14 @@ def _fill_box(base, spots, size, source):
 
 def _directional(values, length, operation, combine):
     """`combine` of `operation` (closing or opening) with lines at 0, 45, 90 and 135 degrees."""
-    horizontal = np.ones((1, length), bool)
     diagonal = np.eye(length, dtype=bool)
     result = None
-    for footprint in (horizontal, horizontal.T, diagonal, diagonal[::-1]):
-        done = operation(values, footprint=footprint, mode="nearest")
+    # rows and columns by size (scipy's fast 1-d min/max), diagonals by footprint
+    for shape in ({"size": (1, length)}, {"size": (length, 1)}):
+        done = operation(values, mode="nearest", **shape)
         result = done if result is None else combine(result, done, out=result)
+    for footprint in (diagonal, diagonal[::-1]):
+        combine(result, operation(values, footprint=footprint, mode="nearest"), out=result)
     return result
 
 

@@ -1,4 +1,4 @@
-"""A fast Gaussian-like blur for the pipeline's wide, normalised means."""
+"""Helpers of the pipeline's stages: a fast Gaussian-like blur, and bounding boxes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,18 @@ import math
 
 import numpy as np
 from scipy import ndimage as ndi
+
+
+def bounding_box(where: np.ndarray, margin: int):
+    """Row and column slices around the True pixels of `where`, `margin` pixels wider (within
+    the image); None when there are none."""
+    rows, columns = np.flatnonzero(where.any(axis=1)), np.flatnonzero(where.any(axis=0))
+    if rows.size == 0:
+        return None
+    return (
+        slice(max(0, rows[0] - margin), rows[-1] + margin + 1),
+        slice(max(0, columns[0] - margin), columns[-1] + margin + 1),
+    )
 
 
 def box_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:

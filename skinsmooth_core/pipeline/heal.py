@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._blur import box_gaussian
+from ._blur import bounding_box, box_gaussian
 
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
 # and from which on a blob is a feature (pupil, nostril, mole) that is left alone.
@@ -26,7 +26,12 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def spot_map(
-    image: np.ndarray, size: float, sensitivity: float = 1.0, skin: np.ndarray | None = None
+    image: np.ndarray,
+    size: float,
+    sensitivity: float = 1.0,
+    skin: np.ndarray | None = None,
+    *,
+    _inside: np.ndarray | None = None,
 ) -> np.ndarray:
     """How much each pixel of `image` belongs to a blemish, 0 to 1 (float32, H x W).
 
@@ -43,6 +48,12 @@ def spot_map(
         a spot size from its edge), never on hairlines, jaw lines or lip borders.
     """
     length = max(3, 2 * round(size / 2) + 1)
+    if skin is not None:  # only well inside the mask: work on its bounding box
+        box = bounding_box(skin >= 0.5, 2 * length + 2)
+        spots = np.zeros(skin.shape, np.float32)
+        if box is not None:
+            spots[box] = spot_map(image[box], size, sensitivity, None, _inside=skin[box])
+        return spots
     grey = np.ascontiguousarray(image @ _LUMA if image.shape[2] == 3 else image[:, :, 0])
     lifted = _directional(grey, length, ndi.grey_closing, np.minimum)
     darkness = (lifted - grey) / np.maximum(lifted, 0.02)
@@ -58,9 +69,8 @@ def spot_map(
     feature = _ramp((background - grey) / np.maximum(background, 0.02), *FEATURE_DARKNESS)
     near = ndi.maximum_filter(feature, size=length, mode="nearest")
     spots *= 1.0 - near
-    if skin is not None:
-        inside = ndi.minimum_filter(_ramp(skin, 0.5, 0.8), size=length, mode="nearest")
-        spots *= inside
+    if _inside is not None:
+        spots *= ndi.minimum_filter(_ramp(_inside, 0.5, 0.8), size=length, mode="nearest")
     return spots
 
 
@@ -88,15 +98,9 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     in. `spots` is the opacity of the replacement; it is lowered (in place) where even that
     Gaussian finds no spot-free skin.
     """
-    rows, columns = np.nonzero(spots.any(axis=1))[0], np.nonzero(spots.any(axis=0))[0]
-    if rows.size == 0:
-        return
-    margin = int(3 * max(1.5, float(size))) + 2  # the wider Gaussian's reach
-    box = (
-        slice(max(0, rows[0] - margin), rows[-1] + margin + 1),
-        slice(max(0, columns[0] - margin), columns[-1] + margin + 1),
-    )
-    _fill_box(base[box], spots[box], size, source[box])
+    box = bounding_box(spots > 0, int(3 * max(1.5, float(size))) + 2)  # the wider reach
+    if box is not None:
+        _fill_box(base[box], spots[box], size, source[box])
 
 
 def _fill_box(base, spots, size, source):

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._resample import area_downsample
-from ._blur import box_gaussian
+from ._blur import bounding_box, box_gaussian
 
 MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -43,6 +43,14 @@ def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float)
     """
     if image.shape[2] != 3 or amount == 0.0:
         return np.zeros(image.shape, np.float32)
+    box = bounding_box(np.asarray(skin) > 0.5, int(4 * sigma) + 8)  # sure skin, the blur's reach
+    shift = np.zeros(image.shape, np.float32)
+    if box is not None:
+        shift[box] = _shift(image[box], np.asarray(skin)[box], sigma, amount)
+    return shift
+
+
+def _shift(image, skin, sigma, amount):
     chroma = image - (image @ _LUMA)[:, :, None]  # luma 0 per pixel
     weight = np.ascontiguousarray(skin, dtype=np.float32)
     # the mean around is smooth at `sigma`: computed on blocks of about sigma / 4 pixels

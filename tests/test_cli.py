@@ -115,12 +115,16 @@ def test_save_mask_computed_once_and_used(tmp_path, photo_png, face, monkeypatch
         if name.startswith("skinsmooth_core.pipeline") and hasattr(module, "skin_mask"):
             monkeypatch.setattr(module, "skin_mask", counting)
     assert run(photo_png, "-o", tmp_path / "out.png", "--save-mask", *COLOR) == 0
-    assert calls == ["color"]
+    assert calls == ["color"]  # once: by the retouch, which also hands it out for saving
     saved, _ = read_image(tmp_path / "out-mask.png")
-    mask = real(face, method="color")
+    monkeypatch.undo()
+    from skinsmooth_core.pipeline import smooth_skin_info
+
+    result, info = smooth_skin_info(face, mask="color", return_mask=True)
     assert saved.dtype == np.uint8 and saved.shape == face.shape[:2]
-    np.testing.assert_array_equal(saved, np.rint(mask * 255).astype(np.uint8))
-    np.testing.assert_array_equal(read_image(tmp_path / "out.png")[0], smooth_skin(face, mask=mask))
+    np.testing.assert_array_equal(saved, np.rint(info["mask"] * 255).astype(np.uint8))
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png")[0], result)
+    np.testing.assert_array_equal(result, smooth_skin(face, mask="color"))
 
 
 def test_compare_is_before_and_after_side_by_side(tmp_path, photo_png, face):
@@ -200,6 +204,24 @@ def test_jobs_two_match_one_job(tmp_path, shoot):
         np.testing.assert_array_equal(
             read_image(tmp_path / "one" / name)[0], read_image(tmp_path / "two" / name)[0]
         )
+
+
+def test_saving_the_mask_never_changes_the_result(tmp_path, astronaut):
+    """A 1536 x 1536 photo (the working-size path): the image is the same with and without
+    --save-mask, and the saved mask is the one the retouch used (upsampled as it blended)."""
+    from skinsmooth_core.pipeline import smooth_skin_info
+
+    big = np.asarray(Image.fromarray(astronaut).resize((1536, 1536), Image.BICUBIC))
+    source = tmp_path / "big.png"
+    write_image(source, big)
+    assert run(source, "-o", tmp_path / "plain.png", *COLOR) == 0
+    assert run(source, "-o", tmp_path / "saved.png", "--save-mask", *COLOR) == 0
+    plain, saved = read_image(tmp_path / "plain.png")[0], read_image(tmp_path / "saved.png")[0]
+    np.testing.assert_array_equal(saved, plain)
+    _, info = smooth_skin_info(big, mask="color", return_mask=True)
+    mask = read_image(tmp_path / "saved-mask.png")[0]
+    expected = np.clip(np.rint(info["mask"] * 255), 0, 255)
+    np.testing.assert_array_equal(mask, expected)
 
 
 def test_one_photo_says_what_it_wrote(tmp_path, capsys):

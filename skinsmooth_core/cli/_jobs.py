@@ -255,13 +255,13 @@ def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
         image, meta = read_image(task.source, pixel_limit=settings.pixel_limit)
     outcome.megapixels = image.shape[0] * image.shape[1] / 1e6
     mask = settings.mask
-    if task.mask_target is not None:  # computed once, saved, and given to smooth_skin
-        mask = compute_mask(image, settings.mask)
-    result, chosen = smooth_skin_info(image, mask=mask, **settings.smooth)
+    saving = task.mask_target is not None
+    result, chosen = smooth_skin_info(image, mask=mask, return_mask=saving, **settings.smooth)
     outcome.scale, outcome.skin = chosen["scale"], chosen["skin"]
     outputs = [(task.target, result, meta)]
-    if task.mask_target is not None:
-        outputs.append((task.mask_target, from_float(mask, np.uint8), None))
+    if saving:  # exactly the mask the retouch used: saving it never changes the result
+        used = chosen["mask"] if chosen["mask"] is not None else compute_mask(image, mask)
+        outputs.append((task.mask_target, from_float(used, np.uint8), None))
     if task.compare_target is not None:
         outputs.append((task.compare_target, side_by_side(image, result), meta))
     # the image and its extra outputs as one set: all written, or none
@@ -270,7 +270,8 @@ def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
 
 
 def compute_mask(image: np.ndarray, method: str) -> np.ndarray:
-    """The skin mask smooth_skin would use, as float32 H x W in [0, 1]."""
+    """A skin mask of `image` by `method` (float32 H x W in [0, 1]): what --save-mask writes
+    when the retouch itself did no work (every effect at 0) and so used no mask."""
     if method == "none":
         return np.ones(image.shape[:2], np.float32)
     from ..masks import skin_mask

@@ -17,22 +17,31 @@ __all__ = ["smooth_skin_info"]
 _LISTENER: ContextVar[dict | None] = ContextVar("skinsmooth_choices", default=None)
 
 
-def note(scale: float, mask: np.ndarray | None) -> None:
-    """Record the scale and the skin mask (None: the whole image) if someone listens."""
+def note(scale: float, mask: np.ndarray | None, shape=None, factor: int = 1) -> None:
+    """Record the scale and the skin mask (None: the whole image) if someone listens; `shape`
+    and `factor` say how a working-size mask maps onto the image."""
     record = _LISTENER.get()
     if record is None:
         return
     record["scale"] = float(scale)
     record["skin"] = 1.0 if mask is None else float(np.mean(mask, dtype=np.float64))
+    if "mask" in record:
+        record["mask"] = (mask, shape, factor)
 
 
-def smooth_skin_info(image, mask="auto", **options) -> tuple[np.ndarray, dict]:
+def smooth_skin_info(
+    image, mask="auto", *, return_mask: bool = False, **options
+) -> tuple[np.ndarray, dict]:
     """:func:`~skinsmooth_core.pipeline.smooth_skin`, and what it chose for this image.
 
     Parameters
     ----------
     image, mask, **options
         As for :func:`~skinsmooth_core.pipeline.smooth_skin`.
+    return_mask : bool, optional
+        Also return, as ``info["mask"]``, the H x W float32 skin mask this retouch used,
+        at full size as the blend applied it (a working-size mask bilinearly upsampled):
+        what ``--save-mask`` writes. None when no work was done.
 
     Returns
     -------
@@ -55,9 +64,26 @@ def smooth_skin_info(image, mask="auto", **options) -> tuple[np.ndarray, dict]:
     from .smooth import smooth_skin
 
     record = {"scale": None, "skin": None}
+    if return_mask:
+        record["mask"] = None
     token = _LISTENER.set(record)
     try:
         result = smooth_skin(image, mask, **options)
     finally:
         _LISTENER.reset(token)
+    if return_mask and record["mask"] is not None:
+        record["mask"] = _full_size(*record["mask"])
     return result, record
+
+
+def _full_size(mask, shape, factor):
+    """The mask the blend applied, H x W float32: ones for none, a working-size mask
+    upsampled by the blend's own bilinear upsampler."""
+    from .._resample import BilinearUpsampler
+
+    if mask is None:
+        return np.ones(shape, np.float32)
+    if mask.shape == tuple(shape):
+        return np.asarray(mask, np.float32)
+    upsampler = BilinearUpsampler(tuple(shape), mask.shape, factor)
+    return upsampler.strip(mask[:, :, None], 0, shape[0])[:, :, 0]

@@ -164,7 +164,9 @@ def smooth_skin(
             small = area_downsample(colour, factor, 1.0 / max_value)
             if small_mask is not None:
                 small_mask, _ = working_mask(small, mask, factor)
-    note(scale, full_mask if full_mask is not None else small_mask)  # for batch reports
+    # for batch reports and --save-mask: the mask this retouch uses (the working one is
+    # upsampled as the blend does)
+    note(scale, full_mask if full_mask is not None else small_mask, (height, width), factor)
 
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]

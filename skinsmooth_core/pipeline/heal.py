@@ -121,7 +121,11 @@ def _fill_box(base, spots, size, source):
         darker = np.minimum(filled @ _LUMA, 0.0)  # changes where the fill is darker)
         filled -= darker[:, :, None]
     filled *= spots[:, :, None]
-    base += filled
+    filled += base
+    # healed pixels stay within the range of the pixels around (keeping luma can push a
+    # channel past it)
+    np.clip(filled, source.min(axis=(0, 1)), source.max(axis=(0, 1)), out=filled)
+    np.copyto(base, filled, where=(spots > 0)[:, :, None])
 
 
 def _directional(values, length, operation, combine):

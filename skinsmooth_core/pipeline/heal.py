@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._blur import bounding_box, box_gaussian
+from ..masks._refine import luma
+from ._blur import bounding_box, box_gaussian, ramp
 
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
 # and from which on a blob is a feature (pupil, nostril, mole) that is left alone.
@@ -22,7 +23,6 @@ DARKNESS = (0.03, 0.08)
 FEATURE_DARKNESS = (0.3, 0.4)
 # Redness (R - G on [0, 1], above its surroundings) at which a spot starts and is full.
 REDNESS = (0.015, 0.05)
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def spot_map(
@@ -30,8 +30,6 @@ def spot_map(
     size: float,
     sensitivity: float = 1.0,
     skin: np.ndarray | None = None,
-    *,
-    _inside: np.ndarray | None = None,
 ) -> np.ndarray:
     """How much each pixel of `image` belongs to a blemish, 0 to 1 (float32, H x W).
 
@@ -48,29 +46,34 @@ def spot_map(
         a spot size from its edge), never on hairlines, jaw lines or lip borders.
     """
     length = max(3, 2 * round(size / 2) + 1)
-    if skin is not None:  # only well inside the mask: work on its bounding box
-        box = bounding_box(skin >= 0.5, 2 * length + 2)
-        spots = np.zeros(skin.shape, np.float32)
-        if box is not None:
-            spots[box] = spot_map(image[box], size, sensitivity, None, _inside=skin[box])
-        return spots
-    grey = np.ascontiguousarray(image @ _LUMA if image.shape[2] == 3 else image[:, :, 0])
+    if skin is None:
+        return _spots(image, length, sensitivity, None)
+    box = bounding_box(skin >= 0.5, 2 * length + 2)  # only well inside the mask
+    spots = np.zeros(skin.shape, np.float32)
+    if box is not None:
+        spots[box] = _spots(image[box], length, sensitivity, skin[box])
+    return spots
+
+
+def _spots(image, length, sensitivity, skin):
+    """:func:`spot_map` of `image` with line segments of `length` pixels."""
+    grey = np.ascontiguousarray(luma(image))
     lifted = _directional(grey, length, ndi.grey_closing, np.minimum)
     darkness = (lifted - grey) / np.maximum(lifted, 0.02)
-    spots = _ramp(darkness, *(t / sensitivity for t in DARKNESS))
+    spots = ramp(darkness, *(t / sensitivity for t in DARKNESS))
     if image.shape[2] == 3:
         red = np.ascontiguousarray(image[:, :, 0] - image[:, :, 1])
         lowered = _directional(red, length, ndi.grey_opening, np.maximum)
-        np.maximum(spots, _ramp(red - lowered, *(t / sensitivity for t in REDNESS)), out=spots)
+        np.maximum(spots, ramp(red - lowered, *(t / sensitivity for t in REDNESS)), out=spots)
     _drop_elongated(spots, 1.5 * length)
     spots = ndi.grey_dilation(spots, size=(3, 3))  # the spot's rim too
     # Pupils, nostrils, moles: darker than any blemish (any shape), and a margin around them.
     background = ndi.grey_closing(grey, size=(length, length), mode="nearest")
-    feature = _ramp((background - grey) / np.maximum(background, 0.02), *FEATURE_DARKNESS)
+    feature = ramp((background - grey) / np.maximum(background, 0.02), *FEATURE_DARKNESS)
     near = ndi.maximum_filter(feature, size=length, mode="nearest")
     spots *= 1.0 - near
-    if _inside is not None:
-        spots *= ndi.minimum_filter(_ramp(_inside, 0.5, 0.8), size=length, mode="nearest")
+    if skin is not None:
+        spots *= ndi.minimum_filter(ramp(skin, 0.5, 0.8), size=length, mode="nearest")
     return spots
 
 
@@ -111,14 +114,14 @@ def _fill_box(base, spots, size, source):
         mean = box_gaussian(source * outside[:, :, None], sigma)
         mean /= np.maximum(weight, 1e-6)[:, :, None]
         if filled is None:
-            filled, confidence = mean, _ramp(weight, 0.005, 0.03)
+            filled, confidence = mean, ramp(weight, 0.005, 0.03)
         else:
             filled += (mean - filled) * (1.0 - confidence)[:, :, None]
             # no spot-free skin around at all (a "spot" as large as the image): not healed
-            spots *= _ramp(weight, 0.005, 0.03)
+            spots *= ramp(weight, 0.005, 0.03)
     filled -= base
     if filled.shape[2] == 3:  # a blemish is darker: healing never darkens (only its colour
-        darker = np.minimum(filled @ _LUMA, 0.0)  # changes where the fill is darker)
+        darker = np.minimum(luma(filled), 0.0)  # changes where the fill is darker)
         filled -= darker[:, :, None]
     filled *= spots[:, :, None]
     filled += base
@@ -139,9 +142,3 @@ def _directional(values, length, operation, combine):
     for footprint in (diagonal, diagonal[::-1]):
         combine(result, operation(values, footprint=footprint, mode="nearest"), out=result)
     return result
-
-
-def _ramp(values, low, high):
-    ramp = np.asarray(values, dtype=np.float32) - np.float32(low)
-    ramp *= np.float32(1.0 / (high - low))
-    return np.clip(ramp, 0.0, 1.0, out=ramp)

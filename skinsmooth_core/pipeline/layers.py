@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 
 from .._image import check_float
 from ..masks._refine import luma
+from ._blur import ramp
 from .heal import fill_spots, spot_map
 from .scale import TEXTURE_SIGMA
 
@@ -121,7 +122,7 @@ def retouch_layers(small, skin, filter_fn, user_options, method, scale, factor, 
     # the base, unlike texture: they are kept whole.
     contrast = np.abs(luma(source - base))
     # At a reduced working size a feature shows weakened by the averaging: lower bounds.
-    protect = _ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
+    protect = ramp(contrast, *(FEATURE_CONTRAST if factor == 1 else SUBGRID_FEATURE_CONTRAST))
     if blemish > 0:
         spot_size = min(SPOT_SIZE * scale / factor, MAX_SPOT_SIZE)
         # up to 0.5 `blemish` is the healing's opacity; above, fainter spots count too
@@ -169,16 +170,9 @@ def extend_skin(small, skin, size):
     return fill
 
 
-def _ramp(values, low, high):
-    """0 below `low`, 1 above `high`, linear in between (float32)."""
-    ramp = np.asarray(values, dtype=np.float32) - np.float32(low)
-    ramp *= np.float32(1.0 / (high - low))
-    return np.clip(ramp, 0.0, 1.0, out=ramp)
-
-
 def edge_map(small):
     """1 on strong edges of the working image (luma gradient >= EDGE_GRADIENT[1]), 0 on skin."""
     grey = np.ascontiguousarray(luma(small), dtype=np.float32)
     gradient = np.hypot(ndi.sobel(grey, 0, mode="nearest"), ndi.sobel(grey, 1, mode="nearest"))
     gradient *= 1.0 / 8.0  # Sobel sums 8 differences
-    return _ramp(gradient, *EDGE_GRADIENT)
+    return ramp(gradient, *EDGE_GRADIENT)

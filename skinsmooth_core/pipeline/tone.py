@@ -15,10 +15,10 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._resample import area_downsample
+from ..masks._refine import luma
 from ._blur import bounding_box, box_gaussian
 
 MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float) -> np.ndarray:
@@ -51,7 +51,7 @@ def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float)
 
 
 def _shift(image, skin, sigma, amount):
-    chroma = image - (image @ _LUMA)[:, :, None]  # luma 0 per pixel
+    chroma = image - luma(image)[:, :, None]  # luma 0 per pixel
     weight = np.ascontiguousarray(skin, dtype=np.float32)
     # the mean around is smooth at `sigma`: computed on blocks of about sigma / 4 pixels
     step = max(1, int(sigma // 4))

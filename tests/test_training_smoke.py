@@ -112,7 +112,7 @@ def test_unet_builder_article_and_slim_share_topology():
 
 
 def test_augmented_batches_keep_labels_aligned(dataset):
-    from skinsmooth_core.training.data import BatchSampler
+    from skinsmooth_core.training.sampler import BatchSampler
 
     samples = load_split(dataset, "train")
     x, y = BatchSampler(samples, 64, 6, seed=1).batch()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m skinsmooth_core.training {train,evaluate,export} ...``."""
+"""Command line: ``python -m skinsmooth_core.training {train,evaluate,wild,export} ...``."""
 
 from __future__ import annotations
 
@@ -76,6 +76,13 @@ def main(argv=None) -> int:
         "--vivid", type=float, default=0.0, help="share of those with a stronger chroma than skin"
     )
 
+    train.add_argument(
+        "--mosaic", type=float, default=0.0, help="share of views that are synthetic groups"
+    )
+    train.add_argument(
+        "--val-groups", type=int, default=0, help="synthetic val groups scored for the checkpoint"
+    )
+
     evaluate = commands.add_parser("evaluate", help="pooled pixel F1 / IoU vs the colour detector")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--model", default=None, help=".tflite (default: the shipped model)")
@@ -90,6 +97,18 @@ def main(argv=None) -> int:
     evaluate.add_argument(
         "--record", action="store_true", help="store the scores in the JSON beside the model"
     )
+
+    wild = commands.add_parser(
+        "wild", help="score on synthetic val groups and the in-the-wild val sources"
+    )
+    wild.add_argument("--data", required=True)
+    wild.add_argument("--model", default=None, help=".tflite (default: the shipped model)")
+    wild.add_argument("--groups", type=_positive, default=60, help="synthetic group photos")
+    wild.add_argument("--seed", type=int, default=2026)
+    wild.add_argument("--methods", default="unet,color", help="unet, unet-single, color")
+    wild.add_argument("--threads", type=int, default=None)
+    wild.add_argument("--json", default=None, help="also write the results here")
+    wild.add_argument("--examples", default=None, help="write a few group photos to this folder")
 
     export = commands.add_parser("export", help="write int8 and fp16 .tflite + JSON")
     export.add_argument("--model", required=True, help="a .keras checkpoint")
@@ -123,6 +142,8 @@ def main(argv=None) -> int:
             resume=args.resume,
             seed=args.seed,
             negatives=TintedNegatives(args.tint, args.lift, args.soft_blobs, args.vivid),
+            mosaic=args.mosaic,
+            val_groups=args.val_groups,
             log=_log,
         )
     elif args.command == "evaluate":
@@ -149,6 +170,16 @@ def main(argv=None) -> int:
                 method: results[method] for method in ("unet", "color")
             }
             info_path.write_text(json.dumps(info, indent=2) + "\n")
+    elif args.command == "wild":
+        from .wild import benchmark, default_methods, format_wild, save_examples
+
+        if args.examples:
+            save_examples(args.data, args.examples, seed=args.seed)
+        methods = default_methods(args.model, args.threads, tuple(args.methods.split(",")))
+        results = benchmark(args.data, methods, groups=args.groups, seed=args.seed, log=_log)
+        print(format_wild(results))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     else:
         from .export import export as run
 

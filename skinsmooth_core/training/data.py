@@ -17,7 +17,7 @@ from PIL import Image
 
 IGNORE = 128
 # Sampling weight per source: in-the-wild photos count more than studio faces.
-SOURCE_WEIGHTS = {"sfa": 0.6, "fasseg": 0.7, "ibtd": 1.6, "ccp": 1.2}
+SOURCE_WEIGHTS = {"sfa": 0.6, "fasseg": 0.7, "ibtd": 1.6, "ccp": 1.2, "abd": 0.8, "hgr": 0.6}
 
 
 @dataclass
@@ -227,7 +227,16 @@ def augmented_pair(
 ):
     """One random training view: float32 image size x size x 3, label size x size x 2,
     with skin-tinted hard negatives in ``negatives.share`` of the views."""
-    image, mask = _warp(sample, size, rng)
+    return finish_view(*_warp(sample, size, rng), rng, negatives)
+
+
+def finish_view(
+    image: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    negatives: TintedNegatives = TintedNegatives(),
+):
+    """Hard negatives, colour jitter and JPEG artefacts on one uint8 view and its label."""
     if negatives.share and rng.random() < negatives.share:
         image = _skin_tinted_negatives(image, mask, rng, negatives)
     x = _jitter_colour(image, rng)
@@ -235,31 +244,3 @@ def augmented_pair(
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255
     label = np.stack([(mask == 255), (mask != IGNORE)], axis=-1).astype(np.float32)
     return x.astype(np.float32), label
-
-
-class BatchSampler:
-    """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``."""
-
-    def __init__(
-        self,
-        samples,
-        size: int,
-        batch_size: int,
-        seed: int = 0,
-        weights=None,
-        negatives: TintedNegatives = TintedNegatives(),
-    ):
-        self.samples = samples
-        self.negatives = negatives
-        self.size = size
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
-        weights = SOURCE_WEIGHTS if weights is None else weights
-        p = np.array([weights.get(s.source, 1.0) for s in samples], dtype=np.float64)
-        self.p = p / p.sum()
-
-    def batch(self):
-        picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
-        views = [self.samples[i] for i in picks]
-        pairs = [augmented_pair(v, self.size, self.rng, self.negatives) for v in views]
-        return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

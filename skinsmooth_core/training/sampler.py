@@ -1,0 +1,44 @@
+"""Endless random training batches: augmented views of single photos and synthetic groups."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import SOURCE_WEIGHTS, Sample, TintedNegatives, augmented_pair, finish_view
+from .groups import mosaic_view
+
+
+class BatchSampler:
+    """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``; a share `mosaic`
+    of the views are synthetic groups (:func:`.groups.mosaic_view`)."""
+
+    def __init__(
+        self,
+        samples,
+        size: int,
+        batch_size: int,
+        seed: int = 0,
+        weights=None,
+        negatives: TintedNegatives | None = None,
+        mosaic: float = 0.0,
+    ):
+        self.samples = samples
+        self.mosaic = mosaic
+        self.negatives = negatives or TintedNegatives()
+        self.size = size
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        weights = SOURCE_WEIGHTS if weights is None else weights
+        p = np.array([weights.get(s.source, 1.0) for s in samples], dtype=np.float64)
+        self.p = p / p.sum()
+
+    def _view(self, sample: Sample):
+        if self.mosaic and self.rng.random() < self.mosaic:
+            image, mask = mosaic_view(self.samples, self.size, self.rng)
+            return finish_view(image, mask, self.rng, self.negatives)
+        return augmented_pair(sample, self.size, self.rng, self.negatives)
+
+    def batch(self):
+        picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)
+        pairs = [self._view(self.samples[i]) for i in picks]
+        return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])

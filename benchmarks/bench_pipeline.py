@@ -108,7 +108,7 @@ def run_one(method: str, megapixels: float, repeat: int) -> dict:
         import warnings
 
         from skinsmooth_core import smooth_skin
-        from skinsmooth_core.filters._box import worker_count
+        from skinsmooth_core._parallel import worker_count
 
         mask = method.split("-", 1)[1]
         if mask == "auto":

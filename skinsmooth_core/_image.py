@@ -13,9 +13,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._parallel import for_strips
+
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _DTYPE_NAMES = "uint8, uint16, float32 or float64"
-_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def check_image(image, *, name: str = "image", allow_alpha: bool = True) -> np.ndarray:
@@ -102,16 +103,21 @@ def window_radius(radius: int, shape: tuple) -> int:
     return min(radius, max(shape[0], shape[1]) - 1)
 
 
+def max_value(dtype) -> float:
+    """Full intensity in `dtype`: the largest value of an integer dtype, 1.0 for floats."""
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
+
+
 def to_float(image: np.ndarray) -> np.ndarray:
     """Return `image` as floating point on the [0, 1] scale.
 
     uint8 and uint16 become float32 divided by their maximum; float32 and
     float64 are returned as they are (not copied), keeping their precision.
     """
-    scale = _INT_MAX.get(image.dtype)
-    if scale is None:
+    if image.dtype.kind == "f":
         return image
-    return image.astype(np.float32) * np.float32(1.0 / scale)
+    return image.astype(np.float32) * np.float32(1.0 / max_value(image.dtype))
 
 
 def from_float(image: np.ndarray, dtype) -> np.ndarray:
@@ -121,11 +127,9 @@ def from_float(image: np.ndarray, dtype) -> np.ndarray:
     dtypes are only cast (values outside [0, 1] are kept).
     """
     dtype = np.dtype(dtype)
-    scale = _INT_MAX.get(dtype)
-    if scale is None:
+    if dtype.kind == "f":
         return image.astype(dtype, copy=False)
-    from ._resample import for_strips  # late: _resample needs the filters package
-
+    scale = max_value(dtype)
     out = np.empty(image.shape, dtype)
     rows = image.reshape(image.shape[0], -1)  # a view for H x W x C and H x W
 
@@ -134,7 +138,7 @@ def from_float(image: np.ndarray, dtype) -> np.ndarray:
         strip *= strip.dtype.type(scale)
         out.reshape(rows.shape)[start:stop] = np.rint(strip, out=strip)
 
-    for_strips(rows.shape[0], rows.shape[1], quantise)
+    for_strips(quantise, rows.shape[0], 4 * rows.shape[1])
     return out
 
 

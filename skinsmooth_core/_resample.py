@@ -3,27 +3,13 @@
 The pipeline smooths at a reduced "working" resolution and only blends at full
 resolution. These helpers move between the two without full-resolution float
 temporaries: downsampling accumulates strided row and column phases, and
-upsampling produces one strip of rows at a time, for a small thread pool
-(numpy releases the GIL inside its loops), so memory stays at a few strips.
+upsampling produces one strip of rows at a time (for
+:func:`skinsmooth_core._parallel.for_strips`), so memory stays at a few strips.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-
-from .filters._box import run_parallel
-
-_STRIP_PIXELS = (
-    1 << 16
-)  # about 65 000 pixels per strip: fits the caches, amortises the Python overhead
-
-
-def for_strips(height: int, width: int, work: Callable[[int, int], None]) -> None:
-    """Call ``work(row_start, row_stop)`` over strips of rows covering `height`, in parallel."""
-    rows = max(1, _STRIP_PIXELS // max(width, 1))
-    run_parallel(lambda start: work(start, min(start + rows, height)), range(0, height, rows))
 
 
 def _accumulator(dtype: np.dtype, factor: int) -> np.dtype:

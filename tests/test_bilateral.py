@@ -308,12 +308,12 @@ def test_bad_input(image, kwargs, message):
 
 
 def test_exact_same_result_in_one_row_tiles(astronaut, monkeypatch):
-    from skinsmooth_core.filters import _box
+    from skinsmooth_core.filters import _tiles
 
     image = as_dtype(astronaut[:150, 200:240], np.float32)
     default = bilateral_filter(image, 2.0, 0.1, mode="exact")
-    for name, value in [("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
-        monkeypatch.setattr(_box, name, value)
+    for name, value in [("_MIN_TILE_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_tiles, name, value)
     rows = bilateral_filter(image, 2.0, 0.1, mode="exact")
     # both runs within ours_bilateral of the exact filter: sums may be ordered differently
     # (fastmath, vector and scalar loops) in other tiles, so at most twice that apart
@@ -324,12 +324,12 @@ def test_exact_same_result_in_one_row_tiles(astronaut, monkeypatch):
 
 def test_exact_same_result_in_tiny_tiles(astronaut, monkeypatch):
     """1 x 1 tiles, halos reflected at all four borders: the same result as default tiles."""
-    from skinsmooth_core.filters import _box
+    from skinsmooth_core.filters import _tiles
 
     image = as_dtype(astronaut[:24, 200:230], np.float32)
     default = bilateral_filter(image, 2.0, 0.1, mode="exact")
-    for name, value in [("_TILE_BYTES", 1), ("_MIN_STRIP_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
-        monkeypatch.setattr(_box, name, value)
+    for name, value in [("_TILE_BYTES", 1), ("_MIN_TILE_ROWS", 1), ("_HALO_MULTIPLE", 0)]:
+        monkeypatch.setattr(_tiles, name, value)
     tiles = bilateral_filter(image, 2.0, 0.1, mode="exact")
     # each within ours_bilateral of the exact filter, whatever order the tiles sum in
     np.testing.assert_allclose(tiles, default, rtol=0, atol=2 * _bound(image, 2.0, 0.1, "exact"))
@@ -349,12 +349,12 @@ def test_separable_same_result_in_thin_bands(astronaut, monkeypatch, channels, b
     default = bilateral_filter(image, 2.0, 0.1, mode="separable")
     starts = []
 
-    def thin_bands(func, height, min_rows=1):
+    def thin_bands(func, height, *, min_rows=1):
         for start in range(0, height, band_rows):
             starts.append(start)
             func(start, min(height, start + band_rows))
 
-    monkeypatch.setattr(module, "for_row_bands", thin_bands)
+    monkeypatch.setattr(module, "for_bands", thin_bands)
     thin = bilateral_filter(image, 2.0, 0.1, mode="separable")
     assert len(starts) == -(-len(image) // band_rows)
     # each within ours_bilateral (two passes) of the exact filter, whatever the band order

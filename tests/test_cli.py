@@ -298,7 +298,7 @@ def test_install_plugin_dispatch(capsys, monkeypatch):
     assert "krita" in capsys.readouterr().out
     assert main(["install-plugin", "photoshop"]) == 2
     assert "invalid choice: 'photoshop'" in capsys.readouterr().err
-    monkeypatch.setitem(sys.modules, "skinsmooth_core.adapters.install", None)
+    monkeypatch.setitem(sys.modules, "skinsmooth_core.plugin_install.install", None)
     assert main(["install-plugin", "krita"]) == 2
     assert "plug-in installer is not available" in capsys.readouterr().err
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from skinsmooth_core.adapters import _deps, install
-from skinsmooth_core.adapters import krita as krita_installer
+from skinsmooth_core.plugin_install import _deps, install
+from skinsmooth_core.plugin_install import krita as krita_installer
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_default_platform(system, machine, tag):
 def test_copy_core_brings_package_and_models(tmp_path):
     copied = _deps.copy_core(tmp_path)
     assert (copied / "__init__.py").is_file()
-    assert (copied / "adapters" / "_deps.py").is_file()
+    assert (copied / "plugin_install" / "_deps.py").is_file()
     assert (copied / "_data" / "models").is_dir()
     assert not list(copied.rglob("__pycache__"))
     # The copy imports on its own (a fresh interpreter with only tmp_path on the path).

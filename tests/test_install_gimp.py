@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from skinsmooth_core._resources import resource_dir
-from skinsmooth_core.adapters import _deps, gimp, install
+from skinsmooth_core.plugin_install import _deps, gimp, install
 
 PLUGIN = resource_dir("plugins") / "gimp" / "skinsmooth" / "skinsmooth.py"
 

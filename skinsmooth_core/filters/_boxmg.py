@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._box import run_parallel, worker_count
+from .._parallel import run_parallel, worker_count
 from ._jit import jit
 
 # the kernels solve this many right-hand sides at once (a constant, so loops over them unroll)

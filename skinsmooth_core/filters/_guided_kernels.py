@@ -4,15 +4,16 @@ One pass over a band of rows does everything: box sums of the guide/source
 products by sliding column sums (float64, so they neither drift nor stripe),
 the per-pixel least-squares fit, and the box mean of the coefficients through
 a ring buffer of 2 * radius + 1 coefficient rows. Borders are reflected
-(``dcba|abcd``) by index, so nothing is padded or copied.
+(:func:`~._borders.reflect`) by index, so nothing is padded or copied.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._borders import nearest, reflect
 from ._jit import jit
-from ._sliding import reflect, window_row
+from ._sliding import window_row
 
 
 @jit
@@ -267,7 +268,7 @@ def area_downsample_band(image, factor, start, stop, out):
     for i in range(start, stop):
         flat_sums[:] = 0.0
         for dy in range(factor):
-            row = np.ascontiguousarray(image[min(i * factor + dy, height - 1)]).reshape(-1)
+            row = np.ascontiguousarray(image[nearest(i * factor + dy, height)]).reshape(-1)
             for k in range(row.size):
                 flat_sums[k] += row[k]
         for x in range(width, small_w * factor):

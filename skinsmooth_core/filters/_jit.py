@@ -1,7 +1,7 @@
 """Shared numba settings for the compiled filter kernels.
 
 Kernels release the GIL (``nogil``) and run in the filters' own thread pool
-(`_box.worker_count`), so they compose with callers' threads; numba's
+(`skinsmooth_core._parallel`), so they compose with callers' threads; numba's
 ``parallel=True`` is not used (its default threading layer aborts when two
 threads enter a parallel kernel at once). Compiled code is cached on disk.
 """

@@ -4,22 +4,15 @@ Row-streaming kernels keep per-column sums of the window's rows in float64,
 adding the row that enters and subtracting the one that leaves, then slide
 along each row the same way: every window sum costs a few additions whatever
 the radius, and float64 keeps the running sums from drifting (a float32
-running sum over a 12 MP image would stripe).
+running sum over a 12 MP image would stripe). Borders: :func:`~._borders.reflect`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._borders import reflect
 from ._jit import jit
-
-
-@jit
-def reflect(index, size):
-    """Reflected index (``dcba|abcd``, repeated for pads longer than `size`)."""
-    period = 2 * size
-    index %= period
-    return index if index < size else period - 1 - index
 
 
 @jit

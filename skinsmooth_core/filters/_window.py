@@ -13,7 +13,7 @@ pixel whose neighbours all get weight 0 is returned bit for bit. A compiled
 kernel (numba) streams over the rows:
 
 * each horizontal strip of rows is copied once into a buffer with its borders
-  reflected, so that a window offset ``(dy, dx)`` is a fixed shift in the
+  mirrored, so that a window offset ``(dy, dx)`` is a fixed shift in the
   flattened buffer and every inner loop runs over contiguous values (all
   channels of a row at once, vectorised by the compiler);
 * a row is processed in blocks of a few hundred values whose two running sums
@@ -22,19 +22,22 @@ kernel (numba) streams over the rows:
   ``4 r (r + 1)`` offsets other than the centre are always a multiple of four);
 * strips run on the filters' thread pool (the kernel releases the GIL).
 
-Borders are handled by reflection without repeating the edge pixel (numpy's
-``mode="reflect"``, OpenCV's ``BORDER_REFLECT_101``).
+Borders: :func:`~._borders.mirror` (``dcb|abcd|cba``: scipy.ndimage's
+``mode="mirror"``, OpenCV's ``BORDER_REFLECT_101``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._box import for_row_strips
+from .._parallel import for_strips
+from ._borders import mirror
 from ._jit import jit
 
 # Values of a row summed together: their two running sums stay in the L1 cache.
 _BLOCK = 512
+# Strips of rows are at least this high, so that their halo rows stay a small share.
+_MIN_STRIP_ROWS = 16
 # Window offsets added per pass over a block, as written out in _add_offsets
 # (the 4 r (r + 1) offsets other than the centre are a multiple of it).
 _GROUP = 4
@@ -69,23 +72,11 @@ def window_mean(image: np.ndarray, radius: int, kernel: str, width: float) -> np
     height, columns, channels = image.shape
     row_bytes = (columns + 2 * radius) * channels * image.itemsize
 
-    def strip(rows: slice) -> None:
-        _window_rows(
-            image, out, rows.start, rows.stop, radius, kernel == "tent", parameter, low, high
-        )
+    def strip(start: int, stop: int) -> None:
+        _window_rows(image, out, start, stop, radius, kernel == "tent", parameter, low, high)
 
-    for_row_strips(strip, height, row_bytes)
+    for_strips(strip, height, row_bytes, min_rows=_MIN_STRIP_ROWS)
     return out
-
-
-@jit
-def _reflect(index, size):
-    """Index into [0, size) by reflection without repeating the edge (``dcb|abcd|cba``)."""
-    if size == 1:
-        return 0
-    period = 2 * (size - 1)
-    index %= period
-    return period - index if index >= size else index
 
 
 @jit
@@ -103,21 +94,21 @@ def _channel_range(image):
 
 
 @jit
-def _reflected_strip(image, y0, y1, radius):
+def _mirrored_strip(image, y0, y1, radius):
     """Rows [y0 - radius, y1 + radius) of `image` with `radius` columns on each side,
-    reflected at the borders, as a 2-D array of rows (W + 2 radius) x C values long."""
+    mirrored at the borders, as a 2-D array of rows (W + 2 radius) x C values long."""
     height, width, channels = image.shape
     rows = y1 - y0 + 2 * radius
     padded = np.empty((rows, (width + 2 * radius) * channels), image.dtype)
     left = radius * channels
     right = (radius + width) * channels
     for i in range(rows):
-        source = image[_reflect(y0 - radius + i, height)].reshape(width * channels)
+        source = image[mirror(y0 - radius + i, height)].reshape(width * channels)
         target = padded[i]
         target[left:right] = source
         for x in range(radius):
-            inside_left = _reflect(x - radius, width) * channels
-            inside_right = _reflect(width + x, width) * channels
+            inside_left = mirror(x - radius, width) * channels
+            inside_right = mirror(width + x, width) * channels
             for c in range(channels):
                 target[x * channels + c] = source[inside_left + c]
                 target[right + x * channels + c] = source[inside_right + c]
@@ -158,7 +149,7 @@ def _add_offsets(values, starts, centre, count, tent, parameter, weighted_diff, 
 def _window_rows(image, out, y0, y1, radius, tent, parameter, low, high):
     """Fill rows [y0, y1) of `out` with the range-weighted window means of `image`."""
     width, channels = image.shape[1], image.shape[2]
-    padded = _reflected_strip(image, y0, y1, radius)
+    padded = _mirrored_strip(image, y0, y1, radius)
     stride = padded.shape[1]
     values = padded.reshape(padded.size)
     # flat shifts of the window offsets other than the centre, in groups of _GROUP

@@ -7,9 +7,10 @@ import math
 import numpy as np
 
 from .._image import check_float, check_image, filter_image, window_radius
-from ._box import for_row_bands, interleaved, map_tiles, planar
+from .._parallel import for_bands
+from ._borders import reflect
 from ._jit import jit
-from ._sliding import reflect
+from ._tiles import interleaved, map_tiles, planar
 
 __all__ = ["bilateral_filter"]
 
@@ -65,8 +66,9 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
 
     Notes
     -----
-    Borders are reflected (``dcba|abcd``; pass ``borderType=cv2.BORDER_REFLECT``
-    and ``d = 2 * ceil(2 * sigma_spatial) + 1`` to OpenCV for the same result).
+    Borders are reflected (``dcba|abcd``: scipy.ndimage's ``mode="reflect"``;
+    pass ``borderType=cv2.BORDER_REFLECT`` and ``d = 2 * ceil(2 * sigma_spatial) + 1``
+    to OpenCV for the same result).
 
     Both modes run compiled (numba) kernels in parallel threads: "exact" on
     tiles, "separable" streaming bands of rows (each row is filtered along x
@@ -122,7 +124,7 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
         if mode == "separable":
             src = np.ascontiguousarray(src)  # one compiled layout
             band = lambda start, stop: _separable_band(src, weights, constants, start, stop, out)  # noqa: E731
-            for_row_bands(band, len(src), min_rows=8 * radius)
+            for_bands(band, len(src), min_rows=8 * radius)
             return out
 
         def tile_filter(tile):

@@ -13,7 +13,7 @@ from .._image import (
     to_float,
     window_radius,
 )
-from ._box import for_row_bands
+from .._parallel import for_bands
 from ._guided_kernels import area_downsample_band, guided_band, upsample_apply_band
 
 __all__ = ["guided_filter"]
@@ -70,7 +70,8 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
 
     Notes
     -----
-    Borders are reflected (``dcba|abcd``, OpenCV's ``BORDER_REFLECT``). The exact
+    Borders are reflected (``dcba|abcd``: scipy.ndimage's ``mode="reflect"``,
+    OpenCV's ``BORDER_REFLECT``). The exact
     filter matches ``cv2.ximgproc.guidedFilter`` on float images in [0, 1].
     The work is one compiled pass per band of rows: window sums are sliding
     float64 column and row sums (no drift or stripes on large images), the
@@ -136,7 +137,7 @@ def _guided(src, guide, radius, eps, subsample):
                 src, guide, self_guided, radius, eps, first, second, a_index, start, stop, out
             )
 
-        for_row_bands(exact, height, min_rows=8 * radius)
+        for_bands(exact, height, min_rows=8 * radius)
         return out
 
     small_guide = _downsample(guide, factor)
@@ -151,12 +152,12 @@ def _guided(src, guide, radius, eps, subsample):
             start, stop, coefs,
         )  # fmt: skip
 
-    for_row_bands(coefficients, len(coefs), min_rows=8 * small_radius)
+    for_bands(coefficients, len(coefs), min_rows=8 * small_radius)
 
     def upsample_and_apply(start, stop):
         upsample_apply_band(coefs, guide, a_index, factor, start, stop, out)
 
-    for_row_bands(upsample_and_apply, height)
+    for_bands(upsample_and_apply, height)
     return out
 
 
@@ -164,9 +165,7 @@ def _downsample(image, factor):
     """`factor` x `factor` block means of H x W x C `image` (edge-replicated to whole blocks)."""
     height, width, channels = image.shape
     out = np.empty((-(-height // factor), -(-width // factor), channels), image.dtype)
-    for_row_bands(
-        lambda start, stop: area_downsample_band(image, factor, start, stop, out), len(out)
-    )
+    for_bands(lambda start, stop: area_downsample_band(image, factor, start, stop, out), len(out))
     return out
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_float, check_int, filter_image, window_radius
-from ._box import for_row_bands
+from .._parallel import for_bands
+from ._borders import reflect
 from ._jit import jit
-from ._sliding import reflect, window_row
+from ._sliding import window_row
 
 __all__ = ["local_mean_filter"]
 
@@ -52,9 +53,10 @@ def local_mean_filter(image, radius=5, sigma=0.05):
 
     Notes
     -----
-    Borders are reflected (``dcba|abcd``). Window sums are sliding sums kept in
-    float64 (compiled, one pass per band of rows), so large images show no
-    drift or stripes, which float32 running or integral-image sums would.
+    Borders are reflected (``dcba|abcd``: scipy.ndimage's ``mode="reflect"``).
+    Window sums are sliding sums kept in float64 (compiled, one pass per band
+    of rows), so large images show no drift or stripes, which float32 running
+    or integral-image sums would.
 
     References
     ----------
@@ -81,7 +83,7 @@ def local_mean_filter(image, radius=5, sigma=0.05):
             return src.copy()
         out = np.empty_like(src)
         band = lambda start, stop: _lee_band(src, radius_, float(noise), start, stop, out)  # noqa: E731
-        for_row_bands(band, len(src), min_rows=4 * radius_)
+        for_bands(band, len(src), min_rows=4 * radius_)
         return out
 
     return filter_image(kernel=kernel, image=image)

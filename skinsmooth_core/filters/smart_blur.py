@@ -41,8 +41,8 @@ def smart_blur(image, radius=5, threshold=25 / 255):
 
     Notes
     -----
-    Borders are handled by reflection without repeating the edge pixel
-    (numpy's ``mode="reflect"``, OpenCV's ``BORDER_REFLECT_101``). Integer
+    Borders are mirrored, the edge pixel not repeated (``dcb|abcd``:
+    scipy.ndimage's ``mode="mirror"``, OpenCV's ``BORDER_REFLECT_101``). Integer
     images are computed in float32, float64 images in float64. A compiled
     kernel (numba) visits all ``(2 radius + 1)**2`` neighbours of every pixel,
     so the cost is proportional to ``radius**2``: at ``radius=5`` a 12 MP RGB

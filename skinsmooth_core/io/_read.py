@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from .._image import max_value
 from ._meta import ORIENTATION, ImageMeta, ImageReadError, clean_exif, orient
 from ._png16 import PNGError, decode_png16, png_header
 
@@ -317,7 +318,7 @@ def _unpremultiply(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     out = np.divide(colour, a, out=np.zeros(colour.shape), where=a > 0)
     if colour.dtype.kind == "f":
         return out.astype(colour.dtype)
-    top = np.iinfo(colour.dtype).max
+    top = max_value(colour.dtype)
     return np.clip(np.rint(out * top), 0, top).astype(colour.dtype)
 
 

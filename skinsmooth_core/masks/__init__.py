@@ -12,9 +12,10 @@ import warnings
 
 import numpy as np
 
-from .._image import check_image, split_alpha
+from .._image import check_image, max_value, split_alpha
+from .._pixelwise import LUMA_WEIGHTS, luma
 from .._resample import area_downsample
-from ._refine import luma, refine_mask, refinement_radius
+from ._refine import refine_mask, refinement_radius
 from .color import detect_skin_color
 
 __all__ = [
@@ -128,17 +129,17 @@ def _colour_mask(image: np.ndarray) -> np.ndarray:
     """The colour detector on a reduced copy, refined edge-aware to full size."""
     colour, _ = split_alpha(image)
     height, width = colour.shape[:2]
-    max_value = float(np.iinfo(colour.dtype).max) if colour.dtype.kind == "u" else 1.0
+    top = max_value(colour.dtype)
     factor = max(1, int(np.sqrt(height * width / MASK_PIXELS) + 0.5))
-    small = area_downsample(colour, factor, 1.0 / max_value)
+    small = area_downsample(colour, factor, 1.0 / top)
     raw = detect_skin_color(small)
     if factor == 1:
         guide = luma(small)
     else:
-        weights = np.array([0.299, 0.587, 0.114][: colour.shape[2]], np.float32)
+        weights = np.array(LUMA_WEIGHTS[: colour.shape[2]], np.float32)
         if colour.shape[2] == 1:
             weights[0] = 1.0
-        guide = np.dot(colour, weights / np.float32(max_value))
+        guide = np.dot(colour, weights / np.float32(top))
     return refine_mask(raw, guide, factor, refinement_radius(raw))
 
 

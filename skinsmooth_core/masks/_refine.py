@@ -22,13 +22,6 @@ RADIUS_FRACTION = 1.0 / 32.0
 EPS = 1e-4  # guided-filter regularisation on the [0, 1] luma scale: snaps to edges above ~0.01
 
 
-def luma(image: np.ndarray) -> np.ndarray:
-    """Rec. 601 luma of an H x W x C (C = 1 or 3) float image, as H x W."""
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    return image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
-
-
 def refinement_radius(mask: np.ndarray) -> int:
     """Refinement radius in pixels of `mask`, from the skin area it covers."""
     area = float(mask.sum(dtype=np.float64))

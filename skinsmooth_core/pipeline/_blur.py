@@ -1,4 +1,4 @@
-"""Helpers of the pipeline's stages: a ramp, a fast Gaussian-like blur, bounding boxes."""
+"""Helpers of the pipeline's stages: a fast Gaussian-like blur, bounding boxes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,6 @@ import math
 
 import numpy as np
 from scipy import ndimage as ndi
-
-
-def ramp(values, low, high) -> np.ndarray:
-    """0 below `low`, 1 above `high`, linear in between (float32)."""
-    out = np.asarray(values, dtype=np.float32) - np.float32(low)
-    out *= np.float32(1.0 / (high - low))
-    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def bounding_box(where: np.ndarray, margin: int):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._resample import BilinearUpsampler, for_strips
+from .._parallel import for_strips
+from .._resample import BilinearUpsampler
 
 __all__ = ["opacity", "blend"]
 
@@ -80,5 +81,5 @@ def blend(
             np.clip(x, 0.0, max_value, out=x)
         out[start:stop, first:last] = x
 
-    for_strips(height, width, work)
+    for_strips(work, height, 4 * width)  # about 4 bytes of each plane per pixel
     return out

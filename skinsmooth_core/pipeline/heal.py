@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..masks._refine import luma
-from ._blur import bounding_box, box_gaussian, ramp
+from .._pixelwise import luma, ramp
+from ._blur import bounding_box, box_gaussian
 
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
 # and from which on a blob is a feature (pupil, nostril, mole) that is left alone.

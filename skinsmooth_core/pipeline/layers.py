@@ -15,8 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._image import check_float
-from ..masks._refine import luma
-from ._blur import ramp
+from .._pixelwise import luma, ramp
 from .heal import fill_spots, spot_map
 from .scale import TEXTURE_SIGMA
 

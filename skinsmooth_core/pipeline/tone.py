@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._pixelwise import luma
 from .._resample import area_downsample
-from ..masks._refine import luma
 from ._blur import bounding_box, box_gaussian
 
 MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast

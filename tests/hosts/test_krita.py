@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skinsmooth_core.adapters.krita import enable_in_kritarc
+from skinsmooth_core.plugin_install.krita import enable_in_kritarc
 
 pytestmark = pytest.mark.krita
 

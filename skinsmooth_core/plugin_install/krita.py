@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from skinsmooth_core._resources import resource_dir
-from skinsmooth_core.adapters._deps import (
+from skinsmooth_core.plugin_install._deps import (
     InstallError,
     deps_folder_name,
     install_into,

@@ -12,10 +12,10 @@ Options shared by all hosts are defined here (host modules must not redefine the
 ``--extra NAME``
     Also install the dependencies of skinsmooth's optional extra NAME (repeatable).
 
-Each host module ``skinsmooth_core.adapters.<host>`` provides
+Each host module ``skinsmooth_core.plugin_install.<host>`` provides
 ``add_arguments(parser)`` for its own options and ``install(args) -> Path``, which
 does the work and returns the installed plug-in folder, raising
-:class:`~skinsmooth_core.adapters._deps.InstallError` (or ``OSError``) on failure.
+:class:`~skinsmooth_core.plugin_install._deps.InstallError` (or ``OSError``) on failure.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from skinsmooth_core.adapters._deps import InstallError, parse_python_version
+from skinsmooth_core.plugin_install._deps import InstallError, parse_python_version
 
 HOSTS = {
     "krita": "Krita 5 Python plug-in (Filter > Enhance > Skin Smoothing...)",
@@ -36,7 +36,7 @@ HOSTS = {
 
 def _host_module(host: str) -> ModuleType | None:
     """The installer module of `host`, or None when this version doesn't ship it."""
-    name = f"skinsmooth_core.adapters.{host}"
+    name = f"skinsmooth_core.plugin_install.{host}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:

@@ -6,7 +6,7 @@ whose file name equals its folder name. ``skinsmooth_core`` and its
 dependencies are installed for GIMP's own Python (Debian trixie's GIMP 3 runs
 Python 3.13, whatever the user's Python is) into
 ``plug-ins/skinsmooth/deps/python<X.Y>``, which the plug-in puts first on
-``sys.path`` (:mod:`skinsmooth_core.adapters._deps`).
+``sys.path`` (:mod:`skinsmooth_core.plugin_install._deps`).
 
 GIMP's configuration folder is ``$GIMP3_DIRECTORY`` when set, else
 ``$XDG_CONFIG_HOME/GIMP/3.0`` (``~/.config/GIMP/3.0``) on Linux,
@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from skinsmooth_core._resources import resource_dir
-from skinsmooth_core.adapters import _deps
-from skinsmooth_core.adapters._deps import InstallError
+from skinsmooth_core.plugin_install import _deps
+from skinsmooth_core.plugin_install._deps import InstallError
 
 PLUGIN_NAME = "skinsmooth"
 GIMP_VERSION = "3.0"

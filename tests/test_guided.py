@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from bounds import U32, U64, gamma, opencv_guided, ours_guided, output
+from bounds import U32, U64, gamma, opencv_guided, ours_guided, output, running_window_sum
 from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -261,18 +261,17 @@ def test_bad_input(image, kwargs, message):
 def test_bands_of_any_height_agree_with_opencv(astronaut, n_guide, n_src, self_guided):
     """The row-streaming kernel run on bands of 1 to 13 rows (band edges inside the
     border halo, at the image border, and bands under the radius) agrees with OpenCV."""
-    from skinsmooth_core.filters._guided_kernels import guided_band
-    from skinsmooth_core.filters.guided import _coefficient_index, _product_table
+    from skinsmooth_core.filters._guided_kernels import guided_rows
+    from skinsmooth_core.filters.guided import _fit
 
     colour = as_dtype(astronaut[:37, 180:230], np.float32)
     guide = np.ascontiguousarray(colour[..., :n_guide])
     src = guide if self_guided else np.ascontiguousarray(colour[..., 3 - n_src :])
-    a_index = _coefficient_index(n_guide, n_src, self_guided)
-    first, second = _product_table(n_guide, n_src, self_guided)
+    fit = _fit(n_guide, n_src, self_guided, 1e-2)
     got = np.empty_like(src)
     edges = np.cumsum([0, 1, 2, 3, 5, 8, 13, 5])
     for start, stop in zip(edges[:-1], edges[1:], strict=True):
-        guided_band(src, guide, self_guided, 6, 1e-2, first, second, a_index, start, stop, got)
+        guided_rows(src, guide, fit, 6, start, stop, got)
     expected = cv2.ximgproc.guidedFilter(guide, src, 6, 1e-2).reshape(src.shape)
     bound = _bound(np.float32, 1e-2, n_guide, self_guided, src.shape, 6, opencv=True)
     np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
@@ -287,17 +286,18 @@ def test_bands_of_any_height_agree_with_opencv(astronaut, n_guide, n_src, self_g
 )
 def test_upsampling_matches_interpolation(factor, height, width, n_guide, n_src, self_guided):
     """The fast filter's bilinear upsampling + apply against np.interp and explicit sums."""
-    from skinsmooth_core.filters._guided_kernels import upsample_apply_band
-    from skinsmooth_core.filters.guided import _coefficient_index
+    from skinsmooth_core.filters._guided_kernels import upsample_apply_rows
+    from skinsmooth_core.filters.guided import _fit
 
     rng = np.random.default_rng(factor)
-    a_index = _coefficient_index(n_guide, n_src, self_guided)
+    fit = _fit(n_guide, n_src, self_guided, 1e-2)
+    a_index = fit[-1]
     n_coefs = a_index.max() + 1 + n_src
     rows, count = -(-height // factor), -(-width // factor)
     coefs = rng.normal(size=(rows, count, n_coefs))
     guide = rng.random((height, width, n_guide))
     got = np.empty((height, width, n_src))
-    upsample_apply_band(coefs, guide, a_index, factor, 0, height, got)
+    upsample_apply_rows(coefs, guide, fit, factor, 0, height, got)
     # low-resolution sample i is the centre of full-resolution [i f, (i + 1) f)
     row_position = (np.arange(height) + 0.5) / factor - 0.5
     column_position = (np.arange(width) + 0.5) / factor - 0.5
@@ -318,6 +318,51 @@ def test_upsampling_matches_interpolation(factor, height, width, n_guide, n_src,
     # then G products and G additions: gamma(G + 7) * (G + 1) max |coef| (guide in [0, 1))
     bound = gamma(n_guide + 7, U64) * (n_guide + 1) * np.abs(coefs).max()
     np.testing.assert_allclose(got, expected, rtol=0, atol=bound)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rgb_fast_path_equals_generic_path(astronaut, dtype):
+    """The unrolled loops for a self-guided colour image (chosen in guided.py) give the
+    generic loops' result: filtered rows, mean coefficients and the fast filter's output."""
+    from skinsmooth_core.filters._guided_kernels import (
+        guided_coefficients,
+        guided_rows,
+        upsample_apply_rows,
+    )
+    from skinsmooth_core.filters.guided import _fit
+
+    image = as_dtype(astronaut[:37, 180:230], dtype)
+    radius, eps, factor = 6, 1e-2, 3
+    height, width = image.shape[:2]
+    fast, generic = _fit(3, 3, True, eps), _fit(3, 3, True, eps, rgb=False)
+    assert fast[1] and not generic[1]
+    small_shape = (-(-height // factor), -(-width // factor))
+    coefs = np.random.default_rng(0).normal(size=small_shape + (9,))
+    results = []
+    for fit in (fast, generic):
+        rows = np.empty_like(image)
+        guided_rows(image, image, fit, radius, 0, height, rows)
+        means = np.empty(image.shape[:2] + (9,))
+        guided_coefficients(image, image, fit, radius, 0, height, means)
+        upsampled = np.empty(image.shape, np.float64)
+        upsample_apply_rows(coefs, image.astype(np.float64), fit, factor, 0, height, upsampled)
+        results.append((rows, means, upsampled))
+    (rows, means, upsampled), (rows_generic, means_generic, upsampled_generic) = results
+    # Both paths form the same sums and products, in other orders (fastmath): each is within
+    # ours_guided of the exact filter (the fit's error analysis holds for any order), stored
+    # in `dtype`, so they are at most twice that apart.
+    bound = ours_guided(eps, 3, True, image.shape, radius)
+    np.testing.assert_allclose(rows, rows_generic, rtol=0, atol=2 * output(dtype, bound))
+    # The mean coefficients: each a and b of the fit within ours_guided (its G da + db term
+    # bounds both), then their window mean slides in float64 over values |a| <= 1,
+    # |b| <= 1 + G = 4 (running_window_sum, times 4) and is scaled once (gamma(1) of 4).
+    count = (2 * radius + 1) ** 2
+    mean = bound + 4 * (running_window_sum(count, height, width) + gamma(1, U64))
+    np.testing.assert_allclose(means, means_generic, rtol=0, atol=2 * mean)
+    # Upsampling and applying float64 coefficients: each within gamma(G + 7) (G + 1)
+    # max |coef| of the exact interpolation (test_upsampling_matches_interpolation).
+    bound = gamma(3 + 7, U64) * (3 + 1) * np.abs(coefs).max()
+    np.testing.assert_allclose(upsampled, upsampled_generic, rtol=0, atol=2 * bound)
 
 
 def test_area_downsampling_matches_block_means():

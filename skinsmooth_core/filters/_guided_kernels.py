@@ -5,6 +5,15 @@ products by sliding column sums (float64, so they neither drift nor stripe),
 the per-pixel least-squares fit, and the box mean of the coefficients through
 a ring buffer of 2 * radius + 1 coefficient rows. Borders are reflected
 (:func:`~._borders.reflect`) by index, so nothing is padded or copied.
+
+The kernels are split by what they write: :func:`guided_rows` the filtered
+rows, :func:`guided_coefficients` the mean coefficients (for the fast guided
+filter), :func:`upsample_apply_rows` the fast filter's rows from them. Each
+takes a `fit` tuple ``(self_guided, rgb, eps, first, second, a_index)``
+made by ``guided._fit``: ``rgb`` selects the unrolled loops for a self-guided
+colour image (the caller's choice, so that tests can compare both paths);
+`first`/`second` list the per-pixel products whose window sums the fit needs
+(:func:`_add_products`) and `a_index` the plane of each coefficient a[g, c].
 """
 
 from __future__ import annotations
@@ -33,27 +42,31 @@ def _add_products(enter, leave, first, second, sums):
     """sums[x, k] += P_k(enter[x]) - P_k(leave[x]), where P_k(v) = v[k] for the
     leading k < len(v) (plain means) and v[first[k]] * v[second[k]] after."""
     n_in = enter.shape[1]
-    if n_in == 3 and first.shape[0] == 9:  # self-guided colour, unrolled
-        for x in range(enter.shape[0]):
-            e0, e1, e2 = enter[x, 0], enter[x, 1], enter[x, 2]
-            l0, l1, l2 = leave[x, 0], leave[x, 1], leave[x, 2]
-            s = sums[x]
-            s[0] += e0 - l0
-            s[1] += e1 - l1
-            s[2] += e2 - l2
-            s[3] += e0 * e0 - l0 * l0
-            s[4] += e0 * e1 - l0 * l1
-            s[5] += e0 * e2 - l0 * l2
-            s[6] += e1 * e1 - l1 * l1
-            s[7] += e1 * e2 - l1 * l2
-            s[8] += e2 * e2 - l2 * l2
-        return
     for x in range(enter.shape[0]):
         for k in range(n_in):
             sums[x, k] += enter[x, k] - leave[x, k]
         for k in range(n_in, first.shape[0]):
             i, j = first[k], second[k]
             sums[x, k] += enter[x, i] * enter[x, j] - leave[x, i] * leave[x, j]
+
+
+@jit
+def _add_products_rgb(enter, leave, sums):
+    """:func:`_add_products` of a self-guided colour image, unrolled: the 3 values, then
+    the 6 products I_i I_j (i <= j)."""
+    for x in range(enter.shape[0]):
+        e0, e1, e2 = enter[x, 0], enter[x, 1], enter[x, 2]
+        l0, l1, l2 = leave[x, 0], leave[x, 1], leave[x, 2]
+        s = sums[x]
+        s[0] += e0 - l0
+        s[1] += e1 - l1
+        s[2] += e2 - l2
+        s[3] += e0 * e0 - l0 * l0
+        s[4] += e0 * e1 - l0 * l1
+        s[5] += e0 * e2 - l0 * l2
+        s[6] += e1 * e1 - l1 * l1
+        s[7] += e1 * e2 - l1 * l2
+        s[8] += e2 * e2 - l2 * l2
 
 
 @jit
@@ -119,56 +132,96 @@ def _fit_row(sums, scale, n_guide, n_src, self_guided, eps, a_index, coefs):
 
 
 @jit
-def guided_band(src, guide, self_guided, radius, eps, first, second, a_index, start, stop, out):
-    """Guided filter of rows [start, stop) of H x W x C `src` by H x W x G `guide`.
-
-    If `out` has C channels, writes q = mean(a) I + mean(b) into it; otherwise
-    writes the mean coefficients (a planes per `a_index`, then b[c]) for the
-    fast guided filter's upsampling. `first`/`second` list the per-pixel
-    products whose window sums the fit needs (see `_add_products`, `_fit_row`).
-    """
+def _start_stream(src, guide, fit, radius, start):
+    """Buffers of a stream over the rows from start - radius, advanced until the next
+    :func:`_advance` gives the coefficient window sums of row `start`."""
+    self_guided, _, _, first, _, a_index = fit
     height, width, n_guide = guide.shape
-    n_src = src.shape[2]
-    n_in = n_guide if self_guided else n_guide + n_src
-    n_sums = first.shape[0]
-    n_a = a_index.max() + 1
-    n_coefs = n_a + n_src
+    n_in = n_guide if self_guided else n_guide + src.shape[2]
+    n_coefs = a_index.max() + 1 + src.shape[2]
     size = 2 * radius + 1
-    scale = 1.0 / (size * size)
     enter_rows = np.empty((width, n_in))
     leave_rows = np.zeros((width, n_in))
-    columns = np.zeros((width, n_sums))
-    sums = np.empty((width, n_sums))
+    columns = np.zeros((width, first.shape[0]))
+    sums = np.empty((width, first.shape[0]))
     fresh = np.empty((width, n_coefs))
     ring = np.zeros((size, width, n_coefs))
     coef_columns = np.zeros((width, n_coefs))
     coef_sums = np.empty((width, n_coefs))
+    stream = (enter_rows, leave_rows, columns, sums, fresh, ring, coef_columns, coef_sums)
     begin = start - radius
     for u in range(begin - radius, begin + radius):  # leave_rows stays 0 here
         _load_row(guide, src, self_guided, reflect(u, height), enter_rows)
-        _add_products(enter_rows, leave_rows, first, second, columns)
-    for t in range(begin, stop + radius):
-        _load_row(guide, src, self_guided, reflect(t + radius, height), enter_rows)
-        if t > begin:
-            _load_row(guide, src, self_guided, reflect(t - radius - 1, height), leave_rows)
-        _add_products(enter_rows, leave_rows, first, second, columns)
-        window_row(columns, radius, sums)
-        _fit_row(sums, scale, n_guide, n_src, self_guided, eps, a_index, fresh)
-        slot = ring[(t - begin) % size]  # holds coefficient row t - size (zeros at first)
-        for x in range(width):
-            for p in range(n_coefs):
-                coef_columns[x, p] += fresh[x, p] - slot[x, p]
-                slot[x, p] = fresh[x, p]
-        row = t - radius
-        if row < start:
-            continue
+        _add_window_products(enter_rows, leave_rows, fit, columns)
+    for t in range(begin, start + radius):  # coefficient rows above `start`'s window centre
+        _advance(src, guide, fit, radius, start, t, stream)
+    return stream
+
+
+@jit
+def _add_window_products(enter, leave, fit, columns):
+    """The entering row's products added to the column sums, the leaving row's taken off."""
+    if fit[1]:
+        _add_products_rgb(enter, leave, columns)
+    else:
+        _add_products(enter, leave, fit[3], fit[4], columns)
+
+
+@jit
+def _advance(src, guide, fit, radius, start, t, stream):
+    """Fit row t of the stream (t >= start - radius) and add its coefficients to the ring.
+
+    Returns the window sums of the coefficients of row t - radius (``(2 radius + 1)**2``
+    times their means), complete when that row is >= `start`.
+    """
+    self_guided, _, eps, _, _, a_index = fit
+    enter_rows, leave_rows, columns, sums, fresh, ring, coef_columns, coef_sums = stream
+    height, width, n_guide = guide.shape
+    n_src = src.shape[2]
+    size = 2 * radius + 1
+    begin = start - radius
+    _load_row(guide, src, self_guided, reflect(t + radius, height), enter_rows)
+    if t > begin:
+        _load_row(guide, src, self_guided, reflect(t - radius - 1, height), leave_rows)
+    _add_window_products(enter_rows, leave_rows, fit, columns)
+    window_row(columns, radius, sums)
+    _fit_row(sums, 1.0 / (size * size), n_guide, n_src, self_guided, eps, a_index, fresh)
+    slot = ring[(t - begin) % size]  # holds coefficient row t - size (zeros at first)
+    for x in range(width):
+        for p in range(fresh.shape[1]):
+            coef_columns[x, p] += fresh[x, p] - slot[x, p]
+            slot[x, p] = fresh[x, p]
+    if t - radius >= start:
         window_row(coef_columns, radius, coef_sums)
-        if out.shape[2] != n_src:
-            for x in range(width):
-                for p in range(n_coefs):
-                    out[row, x, p] = coef_sums[x, p] * scale
-            continue
-        _apply_row(coef_sums, guide[row], a_index, scale, out[row])
+    return coef_sums
+
+
+@jit
+def guided_rows(src, guide, fit, radius, start, stop, out):
+    """Rows [start, stop) of the guided filter of H x W x C `src` by H x W x G `guide`:
+    q = mean(a) I + mean(b), into H x W x C `out`."""
+    stream = _start_stream(src, guide, fit, radius, start)
+    scale = 1.0 / (2 * radius + 1) ** 2
+    for row in range(start, stop):
+        coef_sums = _advance(src, guide, fit, radius, start, row + radius, stream)
+        if fit[1]:
+            _apply_row_rgb(coef_sums, guide[row], scale, out[row])
+        else:
+            _apply_row(coef_sums, guide[row], fit[5], scale, out[row])
+
+
+@jit
+def guided_coefficients(src, guide, fit, radius, start, stop, coefs):
+    """Rows [start, stop) of the guided filter's mean coefficients of H x W x C `src` by
+    H x W x G `guide` into H x W x P `coefs`: the a planes (per ``fit``'s `a_index`), then
+    b[c]."""
+    stream = _start_stream(src, guide, fit, radius, start)
+    scale = 1.0 / (2 * radius + 1) ** 2
+    for row in range(start, stop):
+        coef_sums = _advance(src, guide, fit, radius, start, row + radius, stream)
+        for x in range(coefs.shape[1]):
+            for p in range(coefs.shape[2]):
+                coefs[row, x, p] = coef_sums[x, p] * scale
 
 
 @jit
@@ -176,20 +229,23 @@ def _apply_row(coef_sums, guide, a_index, scale, out):
     """out[x, c] = scale * (sum_g A[a_index[g, c]] guide[x, g] + B[c]) for one row."""
     n_guide, n_src = a_index.shape
     n_a = coef_sums.shape[1] - n_src
-    if n_guide == 3 and n_src == 3 and n_a == 6:  # self-guided colour, unrolled
-        for x in range(out.shape[0]):
-            k = coef_sums[x]
-            i0, i1, i2 = guide[x, 0], guide[x, 1], guide[x, 2]
-            out[x, 0] = (k[0] * i0 + k[1] * i1 + k[2] * i2 + k[6]) * scale
-            out[x, 1] = (k[1] * i0 + k[3] * i1 + k[4] * i2 + k[7]) * scale
-            out[x, 2] = (k[2] * i0 + k[4] * i1 + k[5] * i2 + k[8]) * scale
-        return
     for x in range(out.shape[0]):
         for c in range(n_src):
             q = coef_sums[x, n_a + c]
             for g in range(n_guide):
                 q += coef_sums[x, a_index[g, c]] * guide[x, g]
             out[x, c] = q * scale
+
+
+@jit
+def _apply_row_rgb(coef_sums, guide, scale, out):
+    """:func:`_apply_row` of a self-guided colour image (6 a planes, 3 b), unrolled."""
+    for x in range(out.shape[0]):
+        k = coef_sums[x]
+        i0, i1, i2 = guide[x, 0], guide[x, 1], guide[x, 2]
+        out[x, 0] = (k[0] * i0 + k[1] * i1 + k[2] * i2 + k[6]) * scale
+        out[x, 1] = (k[1] * i0 + k[3] * i1 + k[4] * i2 + k[7]) * scale
+        out[x, 2] = (k[2] * i0 + k[4] * i1 + k[5] * i2 + k[8]) * scale
 
 
 @jit
@@ -211,10 +267,11 @@ def _bilinear_taps(size, factor, count):
 
 
 @jit
-def upsample_apply_band(coefs, guide, a_index, factor, start, stop, out):
+def upsample_apply_rows(coefs, guide, fit, factor, start, stop, out):
     """Rows [start, stop) of the fast guided filter's output: `coefs` (h x w x P, the
     mean coefficients at 1 / `factor` resolution) bilinearly upsampled and applied to
     the full-resolution H x W x G `guide`, into H x W x C `out`."""
+    rgb, a_index = fit[1], fit[5]
     height, width = guide.shape[:2]
     small_h, small_w, n_coefs = coefs.shape
     row_low, row_high, row_weight = _bilinear_taps(height, factor, small_h)
@@ -223,7 +280,6 @@ def upsample_apply_band(coefs, guide, a_index, factor, start, stop, out):
     rows = np.empty((small_w, n_coefs), coefs.dtype)
     steps = np.zeros((small_w, n_coefs), coefs.dtype)  # rows[i + 1] - rows[i]; 0 at the end
     pixel = np.empty((width, n_coefs), coefs.dtype)
-    fused = a_index.shape == (3, 3) and n_coefs == 9  # self-guided colour
     for y in range(start, stop):
         top, bottom, wy = coefs[row_low[y]], coefs[row_high[y]], row_weight[y]
         for i in range(small_w):
@@ -232,8 +288,8 @@ def upsample_apply_band(coefs, guide, a_index, factor, start, stop, out):
         for i in range(small_w - 1):
             for p in range(n_coefs):
                 steps[i, p] = rows[i + 1, p] - rows[i, p]
-        if fused:
-            _upsample_apply_row_colour(rows, steps, col_low, col_weight, guide[y], out[y])
+        if rgb:
+            _upsample_apply_row_rgb(rows, steps, col_low, col_weight, guide[y], out[y])
             continue
         for x in range(width):
             low, wx = col_low[x], col_weight[x]
@@ -243,8 +299,9 @@ def upsample_apply_band(coefs, guide, a_index, factor, start, stop, out):
 
 
 @jit
-def _upsample_apply_row_colour(rows, steps, col_low, col_weight, guide, out):
-    """One row of :func:`upsample_apply_band` for self-guided colour (6 a planes, 3 b)."""
+def _upsample_apply_row_rgb(rows, steps, col_low, col_weight, guide, out):
+    """One row of :func:`upsample_apply_rows` for a self-guided colour image (6 a planes,
+    3 b), unrolled."""
     for x in range(out.shape[0]):
         r, d, w = rows[col_low[x]], steps[col_low[x]], col_weight[x]
         a00, a01, a02 = r[0] + w * d[0], r[1] + w * d[1], r[2] + w * d[2]

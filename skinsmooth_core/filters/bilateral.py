@@ -15,7 +15,7 @@ from ._tiles import interleaved, map_tiles, planar
 __all__ = ["bilateral_filter"]
 
 _MODES = ("auto", "exact", "separable")
-# "auto" runs the exact filter while pixels x tap pairs stays below this (about 0.05 s)
+# "auto" runs the exact filter while pixels x tap pairs stays below this (a small image)
 _EXACT_BUDGET = 2.5e7
 
 
@@ -77,14 +77,9 @@ def bilateral_filter(image, sigma_spatial=3.0, sigma_color=0.1, *, mode="auto"):
     weight, and the range weight
     ``exp(-t)`` is evaluated as ``p(t / 32)**32`` with ``p`` the degree-5
     Taylor polynomial of ``exp(-u)`` (vectorisable arithmetic; within 2e-6 of
-    ``exp`` in float32, 1e-8 in float64). Measured cost, 12-megapixel RGB
-    float32, default sigmas, on a busy 2-core x86-64 machine (AVX-512):
-    "separable" about 0.4 CPU-seconds (0.4-0.6 s wall), against 2.6-2.8
-    CPU-seconds (1.2 s wall idle, 2.5-5 s busy) for ``cv2.bilateralFilter``
-    with ``d=15``; "exact" about 0.12 CPU-seconds per megapixel. Working
-    memory besides the float copy of the image and the output is a few rows
-    per thread ("separable") or small tiles ("exact"): a 24-megapixel
-    photograph takes about 0.8 CPU-seconds in float32.
+    ``exp`` in float32, 1e-8 in float64). Working memory besides the float
+    copy of the image and the output is a few rows per thread ("separable")
+    or small tiles ("exact"). Measured speed: ``docs/benchmarks.md``.
 
     References
     ----------
@@ -193,10 +188,9 @@ def _pair_pass(frame, offsets, spatial, constants):
         for i in range(offsets.shape[0]):
             y2 = y + offsets[i, 0]
             if y2 < height:
-                _add_pairs(
-                    frame[y], frame[y2], offsets[i, 1], spatial[i], constants,
-                    numerator[y], numerator[y2], denominator[y], denominator[y2], weight,
-                )  # fmt: skip
+                sums_y, sums_y2 = (numerator[y], denominator[y]), (numerator[y2], denominator[y2])
+                taps = (spatial[i], constants)
+                _add_pairs(frame[y], frame[y2], offsets[i, 1], taps, sums_y, sums_y2, weight)
     out = np.empty((height - 2 * top, channels, width - 2 * left), frame.dtype)
     for y in range(out.shape[0]):
         for c in range(channels):
@@ -238,10 +232,8 @@ def _separable_band(src, spatial, constants, start, stop, out):
         row_numerator[:] = padded
         row_denominator[:] = 1
         for k in range(1, radius + 1):
-            _add_pairs(
-                padded, padded, k, spatial[k - 1], constants,
-                row_numerator, row_numerator, row_denominator, row_denominator, weight,
-            )  # fmt: skip
+            sums = (row_numerator, row_denominator)
+            _add_pairs(padded, padded, k, (spatial[k - 1], constants), sums, sums, weight)
         slot = u % slots
         for c in range(channels):
             target = rows[slot, c]
@@ -252,11 +244,10 @@ def _separable_band(src, spatial, constants, start, stop, out):
         denominator[slot] = 1
         for k in range(1, min(radius, u - start + radius) + 1):
             above = (u - k) % slots
-            _add_pairs(
-                rows[above], rows[slot], 0, spatial[k - 1], constants,
-                numerator[above], numerator[slot], denominator[above], denominator[slot],
-                weight,
-            )  # fmt: skip
+            sums_above = (numerator[above], denominator[above])
+            sums_slot = (numerator[slot], denominator[slot])
+            taps = (spatial[k - 1], constants)
+            _add_pairs(rows[above], rows[slot], 0, taps, sums_above, sums_slot, weight)
         done = u - radius
         if done >= start:
             slot = done % slots
@@ -266,14 +257,18 @@ def _separable_band(src, spatial, constants, start, stop, out):
 
 
 @jit
-def _add_pairs(first, second, shift, spatial_weight, constants, num_first, num_second,
-               den_first, den_second, weight):  # fmt: skip
+def _add_pairs(first, second, shift, taps, first_sums, second_sums, weight):
     """Weigh the pixel pairs first[:, x] - second[:, x + shift] of two C x L rows (C = 1 or
-    3) and add each end, weighted, to the other's sums (num_* C x L, den_* L).
+    3) and add each end, weighted, to the other's sums.
 
-    One weight serves both ends of a pair (taps +o and -o), halving the work. The colour
-    distance is the L1 norm over the channels. `weight` is scratch of length >= L.
+    `taps` is (spatial weight, :func:`_range_constants`); `first_sums` and `second_sums`
+    are each row's (numerator C x L, denominator L). One weight serves both ends of a pair
+    (taps +o and -o), halving the work. The colour distance is the L1 norm over the
+    channels. `weight` is scratch of length >= L.
     """
+    spatial_weight, constants = taps
+    num_first, den_first = first_sums
+    num_second, den_second = second_sums
     channels, length = first.shape
     x0 = max(0, -shift)
     n = length - abs(shift)

@@ -14,7 +14,12 @@ from .._image import (
     window_radius,
 )
 from .._parallel import for_bands
-from ._guided_kernels import area_downsample_band, guided_band, upsample_apply_band
+from ._guided_kernels import (
+    area_downsample_band,
+    guided_coefficients,
+    guided_rows,
+    upsample_apply_rows,
+)
 
 __all__ = ["guided_filter"]
 
@@ -125,17 +130,13 @@ def _guided(src, guide, radius, eps, subsample):
     self_guided = guide is src
     src = np.ascontiguousarray(src)  # one memory layout per compiled kernel (RGBA: a copy)
     guide = src if self_guided else np.ascontiguousarray(guide)
-    n_guide = guide.shape[2]
-    a_index = _coefficient_index(n_guide, n_src, self_guided)
-    first, second = _product_table(n_guide, n_src, self_guided)
+    fit = _fit(guide.shape[2], n_src, self_guided, eps)
     out = np.empty_like(src)
     factor = min(subsample, height, width)
     if factor == 1:
 
         def exact(start, stop):
-            guided_band(
-                src, guide, self_guided, radius, eps, first, second, a_index, start, stop, out
-            )
+            guided_rows(src, guide, fit, radius, start, stop, out)
 
         for_bands(exact, height, min_rows=8 * radius)
         return out
@@ -143,22 +144,35 @@ def _guided(src, guide, radius, eps, subsample):
     small_guide = _downsample(guide, factor)
     small_src = small_guide if self_guided else _downsample(src, factor)
     small_radius = max(1, round(radius / factor))
-    n_coefs = a_index.max() + 1 + n_src
+    n_coefs = fit[-1].max() + 1 + n_src
     coefs = np.empty(small_src.shape[:2] + (n_coefs,), src.dtype)
 
     def coefficients(start, stop):
-        guided_band(
-            small_src, small_guide, self_guided, small_radius, eps, first, second, a_index,
-            start, stop, coefs,
-        )  # fmt: skip
+        guided_coefficients(small_src, small_guide, fit, small_radius, start, stop, coefs)
 
     for_bands(coefficients, len(coefs), min_rows=8 * small_radius)
 
     def upsample_and_apply(start, stop):
-        upsample_apply_band(coefs, guide, a_index, factor, start, stop, out)
+        upsample_apply_rows(coefs, guide, fit, factor, start, stop, out)
 
     for_bands(upsample_and_apply, height)
     return out
+
+
+def _fit(n_guide, n_src, self_guided, eps, *, rgb=None):
+    """The kernels' `fit` tuple ``(self_guided, rgb, eps, first, second, a_index)``.
+
+    `rgb` (default: whether the image is self-guided colour, the only case it serves)
+    selects the kernels' unrolled loops for self-guided colour; False runs the generic
+    loops, which give the same result to round-off.
+    """
+    if rgb is None:
+        rgb = self_guided and n_guide == 3
+    if rgb and not (self_guided and n_guide == 3 and n_src == 3):
+        raise ValueError("the unrolled colour loops need a self-guided colour image")
+    first, second = _product_table(n_guide, n_src, self_guided)
+    a_index = _coefficient_index(n_guide, n_src, self_guided)
+    return (self_guided, rgb, float(eps), first, second, a_index)
 
 
 def _downsample(image, factor):

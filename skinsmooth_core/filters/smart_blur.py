@@ -45,10 +45,9 @@ def smart_blur(image, radius=5, threshold=25 / 255):
     scipy.ndimage's ``mode="mirror"``, OpenCV's ``BORDER_REFLECT_101``). Integer
     images are computed in float32, float64 images in float64. A compiled
     kernel (numba) visits all ``(2 radius + 1)**2`` neighbours of every pixel,
-    so the cost is proportional to ``radius**2``: at ``radius=5`` a 12 MP RGB
-    float32 image takes about 0.7 CPU-seconds (0.4 s on two idle cores; float64
-    about twice as long); see ``docs/benchmarks.md``. The first call in a new
-    installation compiles the kernel (a few seconds per float type). Photoshop's
+    so the cost is proportional to ``radius**2`` (float64 about twice
+    float32's; measured speed: ``docs/benchmarks.md``). The first call in a
+    new installation compiles the kernel. Photoshop's
     *Quality* and *Mode* (edge only / overlay edge) options are not reproduced:
     this is its *Normal* mode. For uint8 grey images and ``threshold = n / 255``
     the result, rounded down, equals ``skimage.filters.rank.mean_bilateral``

@@ -44,12 +44,10 @@ def surface_blur(image, radius=5, threshold=15 / 255):
     images are computed in float32, float64 images in float64.
 
     A compiled kernel (numba) visits all ``(2 radius + 1)**2`` neighbours of
-    every pixel, so the cost is proportional to ``radius**2``: at
-    ``radius=5`` a 12 MP RGB float32 image takes about 0.7 CPU-seconds (0.4 s
-    on two idle cores; float64 about twice as long); see
-    ``docs/benchmarks.md``. The first call in a new installation compiles the
-    kernel (a few seconds per float type), later calls load it from numba's
-    disk cache.
+    every pixel, so the cost is proportional to ``radius**2`` (float64 about
+    twice float32's). The first call in a new installation compiles the
+    kernel, later calls load it from numba's disk cache. Measured speed:
+    ``docs/benchmarks.md``.
 
     References
     ----------

@@ -54,8 +54,8 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     solver : {"auto", "direct", "iterative"}, optional
         ``"direct"``: sparse LU factorisation (SuperLU, minimum-degree ordering)
         computed once and reused for all channels; exact to round-off, but its
-        time and memory grow faster than the pixel count (9 CPU s and 1 GB for
-        1 MP, 26 CPU s and 3.2 GB for 2 MP; a 12 MP image would not fit).
+        time and memory grow faster than the pixel count (a 12 MP image does
+        not fit in memory).
         ``"iterative"``: conjugate gradients, started from the input image, all
         channels at once, preconditioned by black-box multigrid (Dendy 1982:
         operator-dependent interpolation, Galerkin coarse grids, alternating
@@ -69,7 +69,7 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
         largest input value, which bounds the error of every output pixel by
         the same amount (the system matrix is an M-matrix with unit row sums,
         so its inverse has max-norm 1). The default 1e-4 is 40 times finer than
-        a uint8 step; measured errors are far smaller (2e-6 on a 1 MP photo).
+        a uint8 step; actual errors are far smaller (``docs/benchmarks.md``).
 
     Returns
     -------
@@ -87,31 +87,15 @@ def wls_filter(image, lam=1.0, alpha=1.2, *, solver="auto", tol=1e-4):
     boundary condition), as in Farbman et al.'s code. The system is solved in
     float64 (the multigrid part of the preconditioner runs in float32).
 
-    The system is hard for iterative solvers: the weights span 4 orders of
-    magnitude (1e4 between equal neighbours, below 1 across edges), and in
-    noisy regions, above all dark ones where the log amplifies quantisation
-    steps, equal pixels form thin clusters joined by weights of 1e4 but tied to
-    their surroundings by weights near 1. Their near-constant modes have low
-    energy, so no local smoother reduces them, and a 2 x 2 coarse grid cannot
-    represent them; plain aggregation multigrid, classical algebraic multigrid
-    (pyamg 5.4's Ruge-Stuben as the preconditioner: 26 iterations, 16 s for
-    1 MP even with a compiled V-cycle) and black-box multigrid alone (73
-    iterations) all converge slowly. The preconditioner
-    therefore adds the exact solve on the span of the clusters' indicator
-    vectors (clusters: connected pixels joined by weights of at least 0.01 times
-    the largest weight; one sparse LU of their small Galerkin matrix), before
-    and after the multigrid V-cycle. Kernels are compiled with numba and run
-    on row bands of the filters' thread pool.
-
-    Measured (``benchmarks/bench_filters.py``, 2 cores shared with other
-    work, load average 1-2): on the benchmark's 1 MP photo crop (1154 x 866
-    RGB, lam=1, alpha=1.2) 14 iterations, 1.8-2.2 s wall and about 3 CPU
-    seconds, max error 2e-6 against the direct solve (which takes 8 s and
-    1 GB); tol=1e-5 and 1e-6 take 16 and 19 iterations. Stronger smoothing
-    needs more (lam=10 with alpha=2: 30 iterations on a 0.3 MP crop). The
-    12 MP benchmark image: 14 iterations, 30 s wall, 43 CPU seconds, 5.2 GB
-    peak memory. The first call compiles the kernels (about 6 s, cached on
-    disk).
+    The weights span 4 orders of magnitude, and in noisy (above all dark)
+    regions equal pixels form thin clusters joined by weights of 1e4 but tied
+    to their surroundings by weights near 1: their near-constant modes escape
+    local smoothers and 2 x 2 coarse grids, so multigrid alone converges
+    slowly. The preconditioner therefore adds an exact solve on the span of
+    the clusters (pixels joined by weights of at least 0.01 times the largest;
+    one sparse LU of their small Galerkin matrix) before and after the
+    black-box multigrid V-cycle. Iteration counts, timings and the solvers
+    tried: ``docs/benchmarks.md``.
 
     References
     ----------

@@ -69,16 +69,6 @@ def blur_bound(dtype, radius, reach, tent):
     return output(dtype, ours + reference) + (U64 if np.dtype(dtype).kind == "u" else 0.0)
 
 
-def with_channels(crop_u8, channels):
-    """Grey (H x W), RGB or RGBA (random alpha) from an RGB uint8 crop."""
-    if channels == 1:
-        return crop_u8[:, :, 0]
-    if channels == 3:
-        return crop_u8
-    alpha = np.random.default_rng(0).integers(0, 256, crop_u8.shape[:2], dtype=np.uint8)
-    return np.dstack([crop_u8, alpha])
-
-
 def colour_of(image):
     """The colour channels of an image as H x W x C (alpha dropped)."""
     if image.ndim == 2:

@@ -1,9 +1,12 @@
-"""Shared fixtures: real pixels from scikit-image's bundled sample images."""
+"""Shared fixtures and image builders: real pixels from scikit-image's bundled sample
+images, and hypothesis strategies for images of every accepted kind."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from skimage import data
 
 DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
@@ -17,6 +20,53 @@ def as_dtype(image_u8: np.ndarray, dtype) -> np.ndarray:
     if dtype == np.uint16:
         return image_u8.astype(np.uint16) * 257
     return (image_u8 / 255.0).astype(dtype)
+
+
+def with_channels(image_u8: np.ndarray, channels: int) -> np.ndarray:
+    """Grey (H x W: the green channel), RGB or RGBA (a ramp of alpha values) from an RGB
+    uint8 image."""
+    if channels == 1:
+        return image_u8[..., 1]
+    if channels == 3:
+        return image_u8
+    alpha = (np.arange(image_u8.shape[0] * image_u8.shape[1]) % 251).astype(np.uint8)
+    return np.dstack([image_u8, alpha.reshape(image_u8.shape[:2])])
+
+
+def image_shapes(max_side: int, channels=(None, 1, 3, 4)):
+    """Hypothesis strategy: (height, width, channels) with sides 1..`max_side`; channels
+    None stands for an H x W image."""
+    return st.tuples(st.integers(1, max_side), st.integers(1, max_side), st.sampled_from(channels))
+
+
+def image_arrays(shapes, *, dtypes=DTYPES, floats=(0.0, 1.0), float_width=None):
+    """Hypothesis strategy: images of `shapes` (see :func:`image_shapes`) and `dtypes`;
+    integers over their whole range, floats in `floats`, drawn at the dtype's width (or
+    `float_width` bits)."""
+
+    @st.composite
+    def draw_image(draw):
+        height, width, channels = draw(shapes)
+        dtype = np.dtype(draw(st.sampled_from(dtypes)))
+        shape = (height, width) if channels is None else (height, width, channels)
+        if dtype.kind == "u":
+            elements = st.integers(0, np.iinfo(dtype).max)
+        else:
+            bits = float_width or dtype.itemsize * 8
+            elements = st.floats(*floats, width=bits)
+        return draw(arrays(dtype, shape, elements=elements))
+
+    return draw_image()
+
+
+def roughness(patch: np.ndarray) -> float:
+    """Mean absolute step between horizontal neighbours: texture and noise."""
+    return np.abs(np.diff(patch, axis=1)).mean()
+
+
+def strongest_step(image: np.ndarray) -> float:
+    """The largest step between horizontal neighbours of an RGB image's green channel."""
+    return np.abs(np.diff(image[:, :, 1], axis=1)).max()
 
 
 @pytest.fixture(scope="session")

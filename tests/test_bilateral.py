@@ -23,26 +23,14 @@ from bounds import (
     spatial_sum,
     unit_roundoff,
 )
-from conftest import DTYPES, as_dtype
+from conftest import DTYPES, as_dtype, image_arrays, image_shapes, with_channels
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core._image import to_float
 from skinsmooth_core.filters import bilateral_filter
 
 pytestmark = pytest.mark.numerical
-
-
-def _make(image_u8, dtype, channels):
-    if channels == 1:
-        base = image_u8[..., 1]
-    elif channels == 3:
-        base = image_u8
-    else:
-        alpha = (np.arange(image_u8.shape[0] * image_u8.shape[1]) % 253).astype(np.uint8)
-        base = np.dstack([image_u8, alpha.reshape(image_u8.shape[:2])])
-    return as_dtype(base, dtype)
 
 
 def _colour(image):
@@ -116,7 +104,7 @@ def _bound(image, sigma_spatial, sigma_color, mode, reference=None):
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("sigma_spatial, sigma_color", [(2.0, 0.1), (1.2, 0.04)])
 def test_exact_matches_opencv(astronaut_small, dtype, channels, sigma_spatial, sigma_color):
-    image = _make(astronaut_small, dtype, channels)
+    image = as_dtype(with_channels(astronaut_small, channels), dtype)
     ours = bilateral_filter(image, sigma_spatial, sigma_color, mode="exact")
     assert ours.shape == image.shape and ours.dtype == image.dtype
     expected = _opencv(image, sigma_spatial, sigma_color)
@@ -170,7 +158,7 @@ def _reference(image, sigma_spatial, sigma_color, mode):
 @pytest.mark.parametrize("mode", ["exact", "separable"])
 def test_matches_numpy_reference(astronaut_small, dtype, channels, mode):
     """The compiled kernels (paired taps, polynomial range weight) against np.exp brute force."""
-    image = _make(astronaut_small[:64, :80], dtype, channels)
+    image = as_dtype(with_channels(astronaut_small[:64, :80], channels), dtype)
     ours = bilateral_filter(image, 2.5, 0.08, mode=mode)
     assert ours.shape == image.shape and ours.dtype == image.dtype
     expected = _reference(image, 2.5, 0.08, mode)
@@ -239,22 +227,9 @@ def test_smooths_noise_keeps_edges(mode):
     assert out[:, 33].mean() - out[:, 30].mean() > 0.45
 
 
-@st.composite
-def _images(draw):
-    height, width = draw(st.integers(1, 20)), draw(st.integers(1, 20))
-    channels = draw(st.sampled_from([None, 1, 3, 4]))
-    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
-    shape = (height, width) if channels is None else (height, width, channels)
-    if dtype.kind == "u":
-        elements = st.integers(0, np.iinfo(dtype).max)
-    else:
-        elements = st.floats(-1, 2, width=dtype.itemsize * 8)
-    return draw(arrays(dtype, shape, elements=elements))
-
-
 @settings(max_examples=60, deadline=None)
 @given(
-    image=_images(),
+    image=image_arrays(image_shapes(20), floats=(-1, 2)),
     sigma_spatial=st.floats(0.3, 4),
     sigma_color=st.floats(0.01, 1),
     mode=st.sampled_from(["exact", "separable"]),

@@ -4,10 +4,9 @@ import cv2
 import numpy as np
 import pytest
 from bounds import U32, U64, gamma, opencv_guided, ours_guided, output, running_window_sum
-from conftest import DTYPES, as_dtype
+from conftest import DTYPES, as_dtype, image_arrays, image_shapes, with_channels
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core._image import to_float
 from skinsmooth_core.filters import guided_filter
@@ -29,18 +28,6 @@ def _kernel_input(image):
     return to_float(colour).astype(np.float64)
 
 
-def _make(astronaut_small, dtype, channels):
-    if channels == 1:
-        base = astronaut_small[..., 1]
-    elif channels == 3:
-        base = astronaut_small
-    else:
-        alpha = np.linspace(0, 255, astronaut_small.shape[1], dtype=np.uint8)
-        alpha = np.broadcast_to(alpha, astronaut_small.shape[:2])[..., None]
-        base = np.concatenate([astronaut_small, alpha], axis=2)
-    return as_dtype(base, dtype)
-
-
 def _bound(dtype, eps, n_guide, self_guided, shape, radius, opencv=False):
     """|ours - reference|: our float64 fit (stored in `dtype`) against the exact fit, plus
     OpenCV's float32 fit when OpenCV is the reference (see tests/bounds.py)."""
@@ -56,7 +43,7 @@ def _bound(dtype, eps, n_guide, self_guided, shape, radius, opencv=False):
 @pytest.mark.parametrize("channels", CHANNELS.values(), ids=CHANNELS.keys())
 @pytest.mark.parametrize("radius", [4, 8])
 def test_self_guided_matches_opencv(astronaut_small, dtype, channels, radius):
-    image = _make(astronaut_small, dtype, channels)
+    image = as_dtype(with_channels(astronaut_small, channels), dtype)
     eps = 1e-2 if channels > 1 else 1e-3
     ours = guided_filter(image, radius=radius, eps=eps)
     assert ours.shape == image.shape and ours.dtype == image.dtype
@@ -81,8 +68,10 @@ def test_self_guided_matches_opencv(astronaut_small, dtype, channels, radius):
 )
 @pytest.mark.parametrize("guide_channels", [1, 3, 4])
 def test_separate_guide_matches_opencv(astronaut_small, image_dtype, guide_dtype, guide_channels):
-    image = _make(astronaut_small, image_dtype, 3)
-    guide = _make(astronaut_small[::-1], guide_dtype, guide_channels)  # edges elsewhere
+    image = as_dtype(astronaut_small, image_dtype)
+    guide = as_dtype(
+        with_channels(astronaut_small[::-1], guide_channels), guide_dtype
+    )  # edges elsewhere
     eps = 1e-2 if guide_channels > 1 else 1e-3
     ours = guided_filter(image, guide, radius=6, eps=eps)
     expected = cv2.ximgproc.guidedFilter(_colour_float(guide), _colour_float(image), 6, eps)
@@ -191,23 +180,8 @@ def test_smooths_noise_keeps_edge():
     assert abs(out[:, 34:].mean() - 0.8) < 0.01 and abs(out[:, :30].mean() - 0.2) < 0.01
 
 
-_shapes = st.tuples(st.integers(1, 24), st.integers(1, 24), st.sampled_from([None, 1, 3, 4]))
-
-
-@st.composite
-def _images(draw):
-    height, width, channels = draw(_shapes)
-    dtype = draw(st.sampled_from(DTYPES))
-    shape = (height, width) if channels is None else (height, width, channels)
-    if np.dtype(dtype).kind == "u":
-        elements = st.integers(0, np.iinfo(dtype).max)
-    else:
-        elements = st.floats(0, 1, width=np.dtype(dtype).itemsize * 8)
-    return draw(arrays(dtype, shape, elements=elements))
-
-
 @settings(max_examples=60, deadline=None)
-@given(image=_images(), radius=st.integers(0, 6), subsample=st.integers(1, 3))
+@given(image=image_arrays(image_shapes(24)), radius=st.integers(0, 6), subsample=st.integers(1, 3))
 def test_properties(image, radius, subsample):
     original = image.copy()
     out = guided_filter(image, radius=radius, eps=1e-2, subsample=subsample)

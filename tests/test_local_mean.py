@@ -17,10 +17,9 @@ from bounds import (
     output,
     uniform_filter,
 )
-from conftest import DTYPES, as_dtype
+from conftest import DTYPES, as_dtype, image_arrays, image_shapes, with_channels
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core._image import to_float
 from skinsmooth_core.filters import local_mean_filter
@@ -46,19 +45,11 @@ def _brute_force_lee(image, radius, sigma):
     return mean + gain * (image - mean)
 
 
-def _make(astronaut_small, dtype, channels):
-    base = {1: astronaut_small[..., 0], 3: astronaut_small}.get(channels)
-    if channels == 4:
-        alpha = (np.arange(astronaut_small.size // 3) % 251).astype(np.uint8)
-        base = np.dstack([astronaut_small, alpha.reshape(astronaut_small.shape[:2])])
-    return as_dtype(base, dtype)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("radius, sigma", [(2, 0.02), (5, 0.05), (9, 0.2)])
 def test_matches_brute_force(astronaut_small, dtype, channels, radius, sigma):
-    image = _make(astronaut_small[:40, :56], dtype, channels)
+    image = as_dtype(with_channels(astronaut_small[:40, :56], channels), dtype)
     original = image.copy()
     out = local_mean_filter(image, radius=radius, sigma=sigma)
     np.testing.assert_array_equal(image, original)  # input untouched
@@ -145,21 +136,12 @@ def test_zero_radius_or_sigma_is_identity(astronaut_small):
     np.testing.assert_array_equal(local_mean_filter(astronaut_small, sigma=0), astronaut_small)
 
 
-@st.composite
-def _images(draw):
-    height, width = draw(st.integers(1, 30)), draw(st.integers(1, 30))
-    channels = draw(st.sampled_from([None, 1, 3, 4]))
-    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
-    shape = (height, width) if channels is None else (height, width, channels)
-    if dtype.kind == "u":
-        elements = st.integers(0, np.iinfo(dtype).max)
-    else:
-        elements = st.floats(-2, 2, width=dtype.itemsize * 8)
-    return draw(arrays(dtype, shape, elements=elements))
-
-
 @settings(max_examples=80, deadline=None)
-@given(image=_images(), radius=st.integers(0, 12), sigma=st.floats(0, 1))
+@given(
+    image=image_arrays(image_shapes(30), floats=(-2, 2)),
+    radius=st.integers(0, 12),
+    sigma=st.floats(0, 1),
+)
 def test_properties(image, radius, sigma):
     original = image.copy()
     out = local_mean_filter(image, radius=radius, sigma=sigma)

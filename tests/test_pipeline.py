@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 from bounds import U32, U64, bilinear_upsample, block_mean, gamma
-from conftest import DTYPES, as_dtype
+from conftest import DTYPES, as_dtype, image_arrays, image_shapes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import skinsmooth_core.filters as filters
@@ -403,22 +402,9 @@ def test_upsampler_is_bilinear(shape, factor):
         assert first <= touched.min() and touched.max() < last
 
 
-@st.composite
-def images(draw):
-    dtype = draw(st.sampled_from(DTYPES))
-    channels = draw(st.sampled_from([None, 1, 3, 4]))
-    height, width = draw(st.integers(1, 40)), draw(st.integers(1, 40))
-    shape = (height, width) if channels is None else (height, width, channels)
-    if np.dtype(dtype).kind == "u":
-        elements = st.integers(0, np.iinfo(dtype).max)
-    else:
-        elements = st.floats(0, 1, width=32)
-    return draw(hnp.arrays(dtype, shape, elements=elements))
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    image=images(),
+    image=image_arrays(image_shapes(40), float_width=32),
     strength=st.floats(0, 1),
     texture=st.floats(0, 1),
     blemish=st.floats(0, 1),

@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import image_arrays, image_shapes
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from skinsmooth_core import smooth_skin
 from skinsmooth_core.filters import (
@@ -84,22 +84,12 @@ def test_huge_eps_gives_the_window_mean_not_nan():
     assert np.isfinite(out).all()
 
 
-_tiny = st.tuples(st.integers(1, 12), st.integers(1, 12), st.sampled_from([None, 3]))
-
-
-@st.composite
-def _images(draw):
-    height, width, channels = draw(_tiny)
-    dtype = draw(st.sampled_from([np.float32, np.float64, np.uint8]))
-    shape = (height, width) if channels is None else (height, width, channels)
-    if np.dtype(dtype).kind == "u":
-        return draw(arrays(dtype, shape, elements=st.integers(0, 255)))
-    return draw(arrays(dtype, shape, elements=st.floats(0, 1, width=np.dtype(dtype).itemsize * 8)))
+_TINY_IMAGES = image_arrays(image_shapes(12, (None, 3)), dtypes=[np.float32, np.float64, np.uint8])
 
 
 @settings(max_examples=40, deadline=DEADLINE_MS)
 @given(
-    image=_images(),
+    image=_TINY_IMAGES,
     name=st.sampled_from(sorted(FILTERS)),
     size=st.integers(0, 10**15) | st.floats(1e3, 1e300),
 )
@@ -114,7 +104,7 @@ def test_any_size_on_tiny_images(image, name, size):
 
 @settings(max_examples=20, deadline=None)
 @given(
-    image=_images(),
+    image=_TINY_IMAGES,
     method=st.sampled_from(["guided", "bilateral", "surface", "local-mean", "wls", "smart"]),
     scale=st.floats(1e2, 1e300),
 )

@@ -3,18 +3,14 @@
 import numpy as np
 import pytest
 from blur_checks import (
-    BAD_IMAGES,
-    BAD_PARAMETERS,
-    SMALL_IMAGES,
     as_unit,
     blur_bound,
     brute_force_window_mean,
     colour_of,
     kernel_input,
-    with_channels,
 )
 from bounds import U32, U64, gamma, range_weighted_mean, uniform_filter
-from conftest import DTYPES, as_dtype
+from conftest import DTYPES, as_dtype, with_channels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -86,27 +82,9 @@ def test_matches_skimage_mean_bilateral(astronaut_small, levels):
 def test_threshold_is_inclusive_on_uint8_levels():
     image = np.array([[100, 125, 126]], np.uint8)  # 25 and 26 levels from the first pixel
     out = smart_blur(image, radius=1, threshold=25 / 255)
-    # window of pixel 0 (reflect): 125, 100, 125 (x3 rows); 126 is not in it
+    # window of pixel 0 (mirror): 125, 100, 125 (x3 rows); 126 is not in it
     assert out[0, 0] == round((100 + 2 * 125) / 3)
     assert out[0, 2] == round((126 + 2 * 125) / 3)  # 125 counts, 100 is 26 away
-
-
-def test_smooths_skin_and_keeps_edges(astronaut):
-    image = astronaut.astype(np.float32) / 255
-    out = smart_blur(image, radius=5, threshold=25 / 255)
-    skin = (slice(110, 150), slice(220, 260))
-
-    def roughness(patch):
-        return np.abs(np.diff(patch, axis=1)).mean()
-
-    assert roughness(out[skin]) < 0.8 * roughness(image[skin])
-    edge_in = np.abs(np.diff(image[:, :, 1], axis=1)).max()
-    edge_out = np.abs(np.diff(out[:, :, 1], axis=1)).max()
-    assert edge_out > 0.7 * edge_in
-
-
-def test_radius_zero_is_identity(astronaut_small):
-    np.testing.assert_array_equal(smart_blur(astronaut_small, radius=0), astronaut_small)
 
 
 def test_many_tiles_and_large_radius(astronaut):
@@ -129,33 +107,6 @@ def test_long_rows_and_many_strips_match_reference(astronaut, dtype):
     out = smart_blur(image, radius=5, threshold=25 / 255)
     bound = blur_bound(dtype, 5, 25 / 255 + TOLERANCE, tent=False)
     np.testing.assert_allclose(out, expected, rtol=0, atol=bound)
-
-
-@settings(max_examples=40, deadline=None)
-@given(image=SMALL_IMAGES, radius=st.integers(0, 4), threshold=st.floats(1e-3, 2.0))
-def test_shape_dtype_and_range_kept(image, radius, threshold):
-    # exact, no slack: the kernel clips each channel to its input range (the exact mean lies
-    # in it), and the integer store maps the range's ends back to their own levels
-    out = smart_blur(image, radius=radius, threshold=threshold)
-    assert out.shape == image.shape and out.dtype == image.dtype
-    assert colour_of(out).min() >= colour_of(image).min()
-    assert colour_of(out).max() <= colour_of(image).max()
-    if image.ndim == 3 and image.shape[2] == 4:
-        np.testing.assert_array_equal(out[..., 3], image[..., 3])
-
-
-@settings(max_examples=20, deadline=None)
-@given(
-    value=st.floats(0, 1),
-    shape=st.tuples(st.integers(1, 10), st.integers(1, 10), st.sampled_from([1, 3])),
-    radius=st.integers(0, 4),
-    threshold=st.floats(1e-3, 10.0),
-)
-def test_constant_stays_constant(value, shape, radius, threshold):
-    # exact in any evaluation order: every difference is 0, every weight exactly 1, so the
-    # kernel adds exactly 0 to the pixel
-    image = np.full(shape, value, np.float32)
-    np.testing.assert_array_equal(smart_blur(image, radius, threshold), image)
 
 
 @settings(max_examples=20, deadline=None)
@@ -182,15 +133,3 @@ def test_huge_threshold_is_box_mean(astronaut_small):
     # (differences up to 1) and scipy's running means
     bound = range_weighted_mean(81, U64, 1.0) + uniform_filter(9, image.shape[:2])
     np.testing.assert_allclose(smart_blur(image, 4, threshold=2.0), expected, rtol=0, atol=bound)
-
-
-@pytest.mark.parametrize(("kwargs", "message"), BAD_PARAMETERS)
-def test_bad_parameters(astronaut_small, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        smart_blur(astronaut_small, **kwargs)
-
-
-@pytest.mark.parametrize("image", BAD_IMAGES)
-def test_bad_images(image):
-    with pytest.raises(ValueError, match="image"):
-        smart_blur(image)

@@ -6,11 +6,15 @@ import sys
 import numpy as np
 import pytest
 from conftest import DTYPES, as_dtype
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skinsmooth_core.masks.segmenter import (
     DEFAULT_MODEL,
     SegmenterUnavailable,
     SkinSegmenter,
+    _edge_ramp,
+    _tile_boxes,
     _without_runtime_banner,
     default_segmenter,
 )
@@ -168,3 +172,64 @@ def test_invalid_image(segmenter):
         segmenter.predict(np.zeros((8, 8, 3), np.int32))
     with pytest.raises(ValueError, match="channels"):
         segmenter.predict(np.zeros((8, 8, 2), np.uint8))
+
+
+# The detail pass: tiles of the photo blended with the whole-photo pass.
+
+
+@pytest.mark.parametrize("shape", [(384, 384), (400, 1000), (1000, 400), (853, 1280), (777, 3001)])
+def test_tiles_cover_the_photo_with_positive_weights(shape):
+    height, width = shape
+    weight = np.zeros(shape, np.float32)
+    boxes = _tile_boxes(height, width)
+    assert len(boxes) >= 4
+    for rows, cols in boxes:
+        assert 0 <= rows.start < rows.stop <= height and 0 <= cols.start < cols.stop <= width
+        weight[rows, cols] += np.outer(_edge_ramp(rows, height), _edge_ramp(cols, width))
+    assert weight.min() > 0.2  # every pixel is well inside at least one tile's ramp
+
+
+class _FieldTiles:
+    """Stands in for the model in :meth:`SkinSegmenter._predict_tiles`: each tile's
+    "prediction" is a known smooth field plus that tile's own offset."""
+
+    input_size = 256
+
+    def __init__(self, field, offsets):
+        self.field, self.offsets = field, offsets
+        self.boxes = iter(_tile_boxes(*field.shape))
+        self.index = 0
+
+    def _predict_region(self, tile, flip, shape=None):
+        rows, cols = next(self.boxes)
+        assert tile.shape[:2] == (rows.stop - rows.start, cols.stop - cols.start)
+        self.index += 1
+        return self.field[rows, cols] + np.float32(self.offsets[self.index % len(self.offsets)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(384, 1500),
+    width=st.integers(384, 1500),
+    offsets=st.lists(st.floats(0, 1, width=32), min_size=12, max_size=12),
+)
+def test_tiles_blend_without_seams(height, width, offsets):
+    """Tiles that agree give back their common value; tiles that disagree by up to d
+    change the blend by at most d / (ramp length) per pixel: no seam at tile borders."""
+    field = np.add.outer(np.linspace(0, 0.3, height), np.linspace(0, 0.2, width))
+    field = field.astype(np.float32)
+    image = np.zeros((height, width, 3), np.uint8)
+    blended, _ = SkinSegmenter._predict_tiles(_FieldTiles(field, [0.0]), image)
+    # A weighted mean of equal float32 values: the <= n products and sums and the
+    # division each round once (n = tiles over a pixel <= 4 here): 2 (n + 2) u.
+    bound = 2 * (4 + 2) * 2.0**-24 * float(field.max())
+    np.testing.assert_allclose(blended, field, rtol=0, atol=bound)
+
+    blended, _ = SkinSegmenter._predict_tiles(_FieldTiles(field, offsets), image)
+    boxes = _tile_boxes(height, width)
+    reach = 0.25 * min(min(r.stop - r.start, c.stop - c.start) for r, c in boxes)
+    # Weights ramp linearly over `reach` pixels, so a blend of values spread over d
+    # moves by at most about 2 d / reach per pixel, plus the field's own step.
+    step = 2 * (max(offsets) - min(offsets)) / reach + 0.3 / height + 0.2 / width + 1e-5
+    assert np.abs(np.diff(blended, axis=0)).max() <= step
+    assert np.abs(np.diff(blended, axis=1)).max() <= step

@@ -91,6 +91,49 @@ def letterbox(rgb: np.ndarray, size: int):
     return canvas, (top, left, new_h, new_w)
 
 
+_WORK_INPUTS = 3  # the reduced copy every pass reads: at most this many model inputs across
+_DETAIL_FROM = 1.5  # tiles only when the photo is at least this many model inputs across
+_DETAIL_WEIGHT = 0.5  # the tiles' share in the blend with the whole-photo pass
+_TILE_OVERLAP = 0.25  # of a tile's side, shared with its neighbour
+
+
+def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
+    """`rgb` reduced (box filter, then bilinear) so its longer side is at most `side`."""
+    height, width = rgb.shape[:2]
+    if max(height, width) <= side:
+        return rgb
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR, reducing_gap=2.0))
+
+
+def _tile_boxes(height: int, width: int):
+    """Overlapping tiles, 2 along the shorter side and about square."""
+    short = min(height, width)
+    along = max(2, round(2 * max(height, width) / short))
+    counts = (2, along) if height <= width else (along, 2)
+    spans = []
+    for length, count in zip((height, width), counts, strict=True):
+        step = length / (count - (count - 1) * _TILE_OVERLAP)
+        starts = [round(i * step * (1 - _TILE_OVERLAP)) for i in range(count)]
+        spans.append([slice(s, min(length, round(s + step))) for s in starts])
+    return [(rows, cols) for rows in spans[0] for cols in spans[1]]
+
+
+def _edge_ramp(span: slice, length: int) -> np.ndarray:
+    """Blend weights along one side of a tile: rising over the overlap from each edge
+    that lies inside the photo, 1 at the photo's own borders."""
+    size = span.stop - span.start
+    reach = max(1.0, _TILE_OVERLAP * size)
+    position = np.arange(size, dtype=np.float32) + 0.5
+    ramp = np.ones(size, np.float32)
+    if span.start > 0:
+        ramp = np.minimum(ramp, position / reach)
+    if span.stop < length:
+        ramp = np.minimum(ramp, (size - position) / reach)
+    return np.maximum(ramp, 1e-3)
+
+
 def _resize_float(values: np.ndarray, height: int, width: int) -> np.ndarray:
     if values.shape == (height, width):
         return values.astype(np.float32, copy=False)
@@ -204,13 +247,20 @@ class SkinSegmenter:
     @staticmethod
     def _rgb8(image: np.ndarray) -> np.ndarray:
         colour, _ = split_alpha(image)
-        rgb = from_float(to_float(colour), np.uint8)
-        if rgb.shape[2] == 1:
-            rgb = np.repeat(rgb, 3, axis=2)
-        return np.ascontiguousarray(rgb)
+        if colour.dtype != np.uint8:
+            colour = from_float(to_float(colour), np.uint8)
+        if colour.shape[2] == 1:
+            colour = np.repeat(colour, 3, axis=2)
+        return np.ascontiguousarray(colour)
 
     def predict(
-        self, image, *, refine: bool = True, zoom: bool = True, flip: bool = True
+        self,
+        image,
+        *,
+        refine: bool = True,
+        zoom: bool = True,
+        flip: bool = True,
+        detail: bool = True,
     ) -> np.ndarray:
         """Skin probability of every pixel of `image`.
 
@@ -223,12 +273,18 @@ class SkinSegmenter:
             Snap the up-sampled mask to the photo's edges with a guided filter
             (default). False returns the plain bilinear up-sampling.
         zoom : bool, optional
-            When the people found by the first pass over the whole photo fill
-            only part of it (a full-body shot, a small group), run a second pass
-            on the region around them at a higher resolution (default).
+            When the people found fill only a small part of the photo (a
+            full-body shot, a small group), run another pass on the region
+            around them at a higher resolution (default).
         flip : bool, optional
-            Average the model's output on the photo and on its mirror image
-            (default; twice the model time, about half a point of F1 more).
+            Average the model's output over the whole photo with its output on
+            the mirror image (default; about half a point of F1 more).
+        detail : bool, optional
+            Also run the model on overlapping tiles of the photo (2 along its
+            shorter side), which sees people twice as large, and blend the
+            tiles and the whole-photo pass with weights that fade out towards
+            each tile's inner edges, so there are no seams (default; finds the
+            small people of group photos, see ``models/MODEL_CARD.md``).
 
         Returns
         -------
@@ -243,28 +299,61 @@ class SkinSegmenter:
         image = check_image(image)
         rgb = self._rgb8(image)
         height, width = rgb.shape[:2]
-        mask = self._predict_region(rgb, flip)
+        size = self.input_size
+        # Every pass reads one reduced copy of the photo (at most 3 model inputs across).
+        work = _shrink(rgb, _WORK_INPUTS * size)
+        mask = self._predict_region(work, flip)
+        finest = max(work.shape[:2]) / size  # work pixels per model pixel
+        if detail and max(work.shape[:2]) >= _DETAIL_FROM * size:
+            tiles, finest = self._predict_tiles(work)
+            mask = (1 - _DETAIL_WEIGHT) * mask + _DETAIL_WEIGHT * tiles
         if zoom:
-            region = self._zoom_region(mask)
+            region = self._zoom_region(mask, finest)
             if region is not None:
                 rows, cols = region
-                mask[rows, cols] = self._predict_region(rgb[rows, cols], flip)
-        factor = max(height, width) / self.input_size
+                scale = height / work.shape[0]
+                full = (
+                    slice(int(rows.start * scale), int(np.ceil(rows.stop * scale))),
+                    slice(int(cols.start * scale), int(np.ceil(cols.stop * scale))),
+                )
+                shape = (rows.stop - rows.start, cols.stop - cols.start)
+                mask[rows, cols] = self._predict_region(rgb[full], flip, shape)
+        mask = _resize_float(mask, height, width)
+        factor = max(height, width) / max(work.shape[:2]) * finest
         if refine and factor > 1.5 and min(height, width) >= 8:
             mask = self._refine(mask, rgb, factor)
         return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
 
-    def _predict_region(self, rgb: np.ndarray, flip: bool) -> np.ndarray:
-        """The model's mask of a whole letterboxed photo, bilinearly resized to the photo."""
+    def _predict_region(self, rgb: np.ndarray, flip: bool, shape=None) -> np.ndarray:
+        """The model's mask of a whole letterboxed photo, bilinearly resized to `shape`
+        (default: the photo's)."""
         canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
         low = self._run(canvas)
         if flip:
             low = 0.5 * (low + self._run(np.ascontiguousarray(canvas[:, ::-1]))[:, ::-1])
         low = low[top : top + box_h, left : left + box_w]
-        return _resize_float(low, *rgb.shape[:2]).copy()
+        return _resize_float(low, *(shape or rgb.shape[:2])).copy()
 
-    def _zoom_region(self, mask: np.ndarray):
-        """Slices of the area around the skin found, if it is small enough to be worth a zoom."""
+    def _predict_tiles(self, rgb: np.ndarray):
+        """The model's mask from overlapping tiles, each seen at the model's input size,
+        blended with weights that ramp up from each tile's inner edges. Returns the
+        mask and the tiles' size in pixels per model pixel."""
+        height, width = rgb.shape[:2]
+        total = np.zeros((height, width), np.float32)
+        weight = np.zeros((height, width), np.float32)
+        finest = 0.0
+        for rows, cols in _tile_boxes(height, width):
+            tile = rgb[rows, cols]
+            finest = max(finest, max(tile.shape[:2]) / self.input_size)
+            prob = self._predict_region(tile, False)
+            ramp = np.outer(_edge_ramp(rows, height), _edge_ramp(cols, width))
+            total[rows, cols] += ramp * prob
+            weight[rows, cols] += ramp
+        return total / np.maximum(weight, 1e-6), finest
+
+    def _zoom_region(self, mask: np.ndarray, finest: float):
+        """Slices of the area around the skin found, if a pass over it alone sees it at a
+        higher resolution than the passes so far (`finest` pixels per model pixel)."""
         rows = np.flatnonzero((mask > self.threshold).any(axis=1))
         cols = np.flatnonzero((mask > self.threshold).any(axis=0))
         if rows.size == 0:
@@ -272,7 +361,8 @@ class SkinSegmenter:
         longest = max(mask.shape)
         side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
         margin = 0.25 * side + 0.03 * longest
-        if side + 2 * margin > 0.6 * longest:
+        zoomed = side + 2 * margin
+        if zoomed > 0.6 * longest or zoomed / self.input_size > 0.75 * finest:
             return None
         r0, r1 = int(max(0, rows[0] - margin)), int(min(mask.shape[0], rows[-1] + 1 + margin))
         c0, c1 = int(max(0, cols[0] - margin)), int(min(mask.shape[1], cols[-1] + 1 + margin))

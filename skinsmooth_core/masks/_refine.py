@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .._resample import BilinearUpsampler
+from ..filters import guided_filter
 
 # Refinement radius as a fraction of the skin region's size (sqrt of its area): 4 px for a
 # face-and-neck of 128 x 128 px.
@@ -46,8 +47,6 @@ def refine_mask(mask: np.ndarray, guide: np.ndarray, factor: int, radius: int) -
     -------
     ndarray of float32, shape (H, W), values in [0, 1]
     """
-    from ..filters import guided_filter
-
     height, width = guide.shape
     if factor > 1:
         upsampler = BilinearUpsampler((height, width), mask.shape, factor)

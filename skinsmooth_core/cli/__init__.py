@@ -243,7 +243,7 @@ def _error(message: str) -> None:
 
 def _install_plugin(argv: list[str]) -> int:
     try:
-        from ..adapters.install import main as install_main
+        from ..plugin_install.install import main as install_main
     except ImportError as exc:
         _error(f"the plug-in installer is not available in this installation ({exc})")
         return 2

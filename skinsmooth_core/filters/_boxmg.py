@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._parallel import run_parallel, worker_count
+from .._parallel import for_bands, run_parallel, worker_count
 from ._jit import jit
 
 # the kernels solve this many right-hand sides at once (a constant, so loops over them unroll)
@@ -467,10 +467,7 @@ class Hierarchy:
         if worker_count() == 1 or (grid.shape[0] - 2) * (grid.shape[1] - 2) < _PARALLEL_PIXELS:
             kernel(*args, 1, extent + 1)
             return
-        edges = np.linspace(1, extent + 1, 2 * worker_count() + 1).astype(int)
-        run_parallel(
-            lambda b: kernel(*args, int(edges[b]), int(edges[b + 1])), range(len(edges) - 1)
-        )
+        for_bands(lambda start, stop: kernel(*args, start + 1, stop + 1), extent)
 
     def residual(self, rhs, x, out, level=None):
         """out = rhs - A x, or -A x if `rhs` is None (A: the float64 finest matrix unless a

@@ -224,6 +224,18 @@ def test_saving_the_mask_never_changes_the_result(tmp_path, astronaut):
     np.testing.assert_array_equal(mask, expected)
 
 
+def test_save_mask_when_nothing_is_asked(tmp_path, photo_png, face):
+    """Every effect at 0: the image is the input, and the mask the one a retouch would use."""
+    from skinsmooth_core.pipeline import retouch
+
+    nothing = ["--strength", "0", "--blemish", "0", "--tone", "0"]
+    assert run(photo_png, "-o", tmp_path / "out.png", "--save-mask", *nothing, *COLOR) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png")[0], face)
+    expected = retouch(face, "color", output="mask").mask
+    saved = read_image(tmp_path / "out-mask.png")[0]
+    np.testing.assert_array_equal(saved, np.rint(expected * 255).astype(np.uint8))
+
+
 def test_one_photo_says_what_it_wrote(tmp_path, capsys):
     """A new user sees where the files went: one line per file on stdout, nothing else."""
     out = tmp_path / "demo.jpg"

@@ -1,4 +1,5 @@
-"""Batches of photos: in this process, or on a Dask cluster; resumable; with a CSV report.
+"""Batches of photos: in this process, in local worker processes (:mod:`.pool`, what
+``skinsmooth --jobs N`` runs) or on a Dask cluster; resumable; with a CSV report.
 
 :func:`retouch_batch` retouches files, folders or globs into a folder with the options
 and presets of the ``skinsmooth`` command (it is what ``skinsmooth --dask`` runs). With a
@@ -241,13 +242,10 @@ def _settings(preset, mask, quality, overwrite, max_megapixels, smooth_options) 
 
 
 def _check_settings(settings: Settings) -> None:
-    from ..cli import _check_options
-    from ..pipeline.smooth import MASK_SOURCES
+    from ..cli import check_settings
 
-    if settings.mask not in MASK_SOURCES:
-        raise ValueError(f"mask must be one of {', '.join(MASK_SOURCES)}, got {settings.mask!r}")
     try:
-        _check_options(settings.smooth, settings.mask)
+        check_settings(settings.smooth, settings.mask)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
 

@@ -21,18 +21,12 @@ import contextlib
 import math
 import os
 import sys
-import time
 import traceback
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
-
-import numpy as np
 
 from .. import __version__
-from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS, remove_partial
+from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS
 from ._jobs import (
     DEMO,
     Outcome,
@@ -40,10 +34,8 @@ from ._jobs import (
     Task,
     UsageError,
     expand_inputs,
-    init_worker,
     plan,
     process,
-    process_in_worker,
     remove_leftovers,
     skipped,
     up_to_date,
@@ -53,8 +45,6 @@ from ._progress import Progress
 __all__ = ["build_parser", "main"]
 
 PROG = "skinsmooth"
-MASKS = ("auto", "unet", "color", "none")
-METHODS = ("guided", "bilateral", "surface", "local-mean", "wls", "smart")
 FORMATS = {
     "jpeg": ".jpg",
     "jpg": ".jpg",
@@ -64,23 +54,7 @@ FORMATS = {
     "webp": ".webp",
 }
 DEMO_OUTPUT = "skinsmooth-demo.jpg"
-_SMOOTH_OPTIONS = ("strength", "texture", "blemish", "tone", "scale", "method")
 _EXTS = tuple(WRITE_FORMATS)
-
-
-def _presets() -> dict:
-    from ..pipeline import PRESETS
-
-    return PRESETS
-
-
-def _smooth_defaults() -> dict:
-    import inspect
-
-    from ..pipeline import smooth_skin
-
-    parameters = inspect.signature(smooth_skin).parameters
-    return {name: parameters[name].default for name in _SMOOTH_OPTIONS}
 
 
 def _scale(text: str):
@@ -100,6 +74,28 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return value
+
+
+def _add_retouch_options(group) -> None:
+    """The retouch's options, from skinsmooth_core.pipeline.options (defaults in brackets)."""
+    from ..pipeline import options
+
+    preset = options.PRESET
+    group.add_argument("--preset", choices=preset.values, help=preset.help)
+    for amount in options.AMOUNTS:
+        help_text = f"{amount.help}, {amount.minimum:g}-{amount.maximum:g} ({amount.default})"
+        group.add_argument(f"--{amount.name}", type=float, help=help_text)
+    scale = options.SCALE
+    group.add_argument(
+        "--scale", type=_scale, help=f"{scale.help}: 'auto' or a number > 0 ({scale.default})"
+    )
+    method = options.METHOD
+    group.add_argument("--method", choices=method.values, help=f"{method.help} ({method.default})")
+    mask = options.MASK
+    labels = ", ".join(f"{entry.value}: {entry.label}" for entry in mask.entries)
+    group.add_argument(
+        "--mask", choices=mask.values, default=mask.default, help=f"{mask.help} ({labels})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,30 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(FORMATS),
         help="output format for folder outputs (default: the input's)",
     )
-    look = parser.add_argument_group("retouching (see smooth_skin)")
-    default = _smooth_defaults()
-    look.add_argument("--preset", choices=tuple(_presets()), help="named settings")
-    look.add_argument(
-        "--strength", type=float, help=f"how much smoothing, 0-1 ({default['strength']})"
-    )
-    look.add_argument(
-        "--texture", type=float, help=f"fine skin texture put back, 0-1 ({default['texture']})"
-    )
-    look.add_argument(
-        "--blemish", type=float, help=f"blemish and spot healing, 0-1 ({default['blemish']})"
-    )
-    look.add_argument(
-        "--tone", type=float, help=f"evening of blotchy colour, 0-1 ({default['tone']})"
-    )
-    look.add_argument(
-        "--scale", type=_scale, help=f"'auto' (from the skin area) or a number ({default['scale']})"
-    )
-    look.add_argument(
-        "--method", choices=METHODS, help=f"edge-preserving filter ({default['method']})"
-    )
-    look.add_argument(
-        "--mask", choices=MASKS, default="auto", help="skin mask: learned, colour or whole image"
-    )
+    _add_retouch_options(parser.add_argument_group("retouching (see smooth_skin)"))
     files = parser.add_argument_group("files")
     files.add_argument(
         "--save-mask", action="store_true", help="also write the skin mask as OUTNAME-mask.png"
@@ -254,26 +227,24 @@ def _install_plugin(argv: list[str]) -> int:
 
 
 def _smooth_options(args) -> dict:
-    options = {}
-    if args.preset:
-        from ..pipeline import preset_options
+    from ..pipeline import options, preset_options
 
-        options.update(preset_options(args.preset))
-    for name in _SMOOTH_OPTIONS:
+    chosen = preset_options(args.preset) if args.preset else {}
+    for name in options.OPTIONS:
         value = getattr(args, name)
         if value is not None:
-            options[name] = value
-    return options
+            chosen[name] = value
+    return chosen
 
 
-def _check_options(options: dict, mask: str) -> None:
-    """Validate the options once, before any file: smooth_skin on a tiny image, and the
-    learned mask's availability when it is required."""
-    from ..pipeline import smooth_skin
+def check_settings(smooth: dict, mask: str) -> None:
+    """Validate the retouch's options once, before any file (a UsageError naming the
+    option), and that the learned mask is there when it is required."""
+    from ..pipeline.options import MASK, check_options
 
-    probe = np.full((16, 16, 3), 0.5, np.float32)
     try:
-        smooth_skin(probe, mask=np.ones((16, 16), np.float32), **options)
+        check_options(smooth)
+        MASK.check(mask)
         if mask == "unet":
             from ..masks.segmenter import default_segmenter
 
@@ -320,7 +291,7 @@ def _run(args) -> int:
         pixel_limit=round(args.max_megapixels * 1e6),
         debug=args.debug,
     )
-    _check_options(settings.smooth, settings.mask)
+    check_settings(settings.smooth, settings.mask)
     if folder:
         try:
             os.makedirs(output, exist_ok=True)
@@ -465,85 +436,12 @@ def _execute(tasks: list[Task], settings: Settings, jobs: int, tally: _Tally) ->
         for task in tasks:
             tally(process(task, settings))
         return
-    _run_pool(tasks, settings, min(jobs, len(tasks)), tally, tally.progress)
+    from ..batch.pool import run_pool
 
-
-def _new_pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
-    context = get_context("spawn")  # no fork of a process that may hold threads
-    return ProcessPoolExecutor(workers, context, init_worker, (settings,))
-
-
-def _run_pool(tasks, settings: Settings, workers: int, report, progress: Progress) -> None:
-    """Run `tasks` in `workers` processes, calling `report` with each outcome.
-
-    At most two tasks per worker are in flight, so when a worker dies (killed, e.g. by
-    the out-of-memory killer) only those few are lost with the broken pool: the pool is
-    rebuilt, and each of them is retried alone in a pool of one; one that kills its
-    worker again is reported as failed, by name. Every other task goes on.
-    """
-    started = time.time()
-    pending = deque(tasks)
-    while pending:
-        suspects = []
-        pool = _new_pool(workers, settings)
-        try:
-            in_flight = {}
-            while pending or in_flight:
-                while pending and len(in_flight) < 2 * workers and not suspects:
-                    task = pending.popleft()
-                    in_flight[pool.submit(process_in_worker, task)] = task
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = in_flight.pop(future)
-                    try:
-                        report(future.result())
-                    except BrokenProcessPool:
-                        suspects.append(task)
-                    except Exception as exc:  # noqa: BLE001 - e.g. the result could not be sent
-                        error = f"{task.source}: worker failed: {exc!r}"
-                        report(Outcome(task.source, error=error, target=task.target))
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        for task in suspects:
-            progress.print(
-                f"{PROG}: warning: a worker process died while {task.source} was in it; "
-                "retrying that file alone"
-            )
-            report(_run_alone(task, settings, started))
-
-
-def _run_alone(task: Task, settings: Settings, started: float) -> Outcome:
-    """Retry a task whose worker died, in a pool of its own: if the worker dies again,
-    this task is the cause. Outputs that the dead worker finished in this batch (the set
-    is written together, after the work) are kept, not written again."""
-    targets = [path for path in (task.target, task.mask_target, task.compare_target) if path]
-    for path in targets:
-        remove_partial(path)  # what the dead worker was writing
-    if all(_written_since(path, started) for path in targets):
-        return Outcome(task.source, written=targets, target=task.target)
-    pool = _new_pool(1, settings)
-    try:
-        return pool.submit(process_in_worker, task).result()
-    except BrokenProcessPool:
-        return Outcome(
-            task.source,
-            target=task.target,
-            error=f"{task.source}: the worker process died retouching it, twice (killed, e.g. "
-            "out of memory: try --jobs 1 or a smaller --max-megapixels)",
+    def retrying(task: Task) -> None:
+        tally.progress.print(
+            f"{PROG}: warning: a worker process died while {task.source} was in it; "
+            "retrying that file alone"
         )
-    except Exception as exc:  # noqa: BLE001
-        error = f"{task.source}: worker failed: {exc!r}"
-        return Outcome(task.source, error=error, target=task.target)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
-
-def _written_since(path: str, started: float) -> bool:
-    try:
-        return os.stat(path).st_mtime >= started - 2.0  # coarse file-system clocks
-    except OSError:
-        return False
+    run_pool(tasks, settings, min(jobs, len(tasks)), tally, on_retry=retrying)

@@ -244,7 +244,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
-    from ..pipeline import smooth_skin_info
+    from ..pipeline import retouch
 
     check_targets(targets_of(task), overwrite=settings.overwrite)  # before any work
     if task.source == DEMO:
@@ -254,29 +254,19 @@ def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
     else:
         image, meta = read_image(task.source, pixel_limit=settings.pixel_limit)
     outcome.megapixels = image.shape[0] * image.shape[1] / 1e6
-    mask = settings.mask
     saving = task.mask_target is not None
-    result, chosen = smooth_skin_info(image, mask=mask, return_mask=saving, **settings.smooth)
-    outcome.scale, outcome.skin = chosen["scale"], chosen["skin"]
-    outputs = [(task.target, result, meta)]
+    done = retouch(image, settings.mask, return_mask=saving, **settings.smooth)
+    for message in done.warnings:
+        warnings.warn(message, stacklevel=1)
+    outcome.scale, outcome.skin = done.scale, done.skin
+    outputs = [(task.target, done.image, meta)]
     if saving:  # exactly the mask the retouch used: saving it never changes the result
-        used = chosen["mask"] if chosen["mask"] is not None else compute_mask(image, mask)
-        outputs.append((task.mask_target, from_float(used, np.uint8), None))
+        outputs.append((task.mask_target, from_float(done.mask, np.uint8), None))
     if task.compare_target is not None:
-        outputs.append((task.compare_target, side_by_side(image, result), meta))
+        outputs.append((task.compare_target, side_by_side(image, done.image), meta))
     # the image and its extra outputs as one set: all written, or none
     write_images(outputs, quality=settings.quality, overwrite=settings.overwrite)
     outcome.written.extend(path for path, _, _ in outputs)
-
-
-def compute_mask(image: np.ndarray, method: str) -> np.ndarray:
-    """A skin mask of `image` by `method` (float32 H x W in [0, 1]): what --save-mask writes
-    when the retouch itself did no work (every effect at 0) and so used no mask."""
-    if method == "none":
-        return np.ones(image.shape[:2], np.float32)
-    from ..masks import skin_mask
-
-    return skin_mask(image, method=method)
 
 
 def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:

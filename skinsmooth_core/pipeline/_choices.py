@@ -12,7 +12,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
-__all__ = ["smooth_skin_info"]
+__all__ = ["smooth_skin_info", "upsample_mask"]
 
 _LISTENER: ContextVar[dict | None] = ContextVar("skinsmooth_choices", default=None)
 
@@ -72,13 +72,13 @@ def smooth_skin_info(
     finally:
         _LISTENER.reset(token)
     if return_mask and record["mask"] is not None:
-        record["mask"] = _full_size(*record["mask"])
+        record["mask"] = upsample_mask(*record["mask"])
     return result, record
 
 
-def _full_size(mask, shape, factor):
-    """The mask the blend applied, H x W float32: ones for none, a working-size mask
-    upsampled by the blend's own bilinear upsampler."""
+def upsample_mask(mask, shape, factor):
+    """The mask the blend applies, H x W float32: ones for None (the whole image), a
+    working-size mask (`factor` times smaller) upsampled by the blend's own upsampler."""
     from .._resample import BilinearUpsampler
 
     if mask is None:

@@ -15,16 +15,18 @@ from numbers import Integral
 
 import numpy as np
 
-from .._image import check_image, from_float, to_float
+from .._image import check_image, from_float, max_value, to_float
 from .._resample import area_downsample
-from .smooth import MASK_SOURCES, smooth_skin
+from .smooth import MASK_SOURCES, auto_scale, largest_skin_area, smooth_skin
 
 __all__ = [
     "PREVIEW_SIZE",
     "VIEWS",
     "SkinPreview",
     "composite",
+    "detail_window",
     "downscale",
+    "picture",
     "preview_factor",
 ]
 
@@ -76,8 +78,9 @@ def _check_preview_image(image, name: str = "image") -> np.ndarray:
     return check_image(image, name=name)
 
 
-def _check_mask_like(mask, shape, name: str) -> np.ndarray:
-    """A float H x W array in [0, 1], clipped: a block average of 1s may come out as 1 + 1 ulp."""
+def check_weight(mask, shape, name: str) -> np.ndarray:
+    """Validate a selection or blend weight: a float H x W array in [0, 1], returned
+    clipped (a block average of 1s may come out as 1 + 1 ulp)."""
     mask = np.asarray(mask)
     if mask.shape != tuple(shape):
         raise ValueError(f"{name} has shape {mask.shape}; it must be H x W = {tuple(shape)}")
@@ -130,13 +133,13 @@ def downscale(image, factor: int) -> np.ndarray:
     image = _check_preview_image(image)
     if not isinstance(factor, Integral) or isinstance(factor, bool) or factor < 1:
         raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
-    max_value = float(np.iinfo(image.dtype).max) if image.dtype.kind == "u" else 1.0
+    top = max_value(image.dtype)
     planes = image if image.ndim == 3 else image[:, :, None]
-    small = area_downsample(planes, int(factor), 1.0 / max_value)
+    small = area_downsample(planes, int(factor), 1.0 / top)
     if factor > 1:
         # An average lies within the values averaged; in float32 it may overshoot by a
         # rounding (a block of 1s may give 1 + 1 ulp): clip to the input's range.
-        low, high = (float(value) / max_value for value in (planes.min(), planes.max()))
+        low, high = (float(value) / top for value in (planes.min(), planes.max()))
         np.clip(small, np.float32(low), np.float32(high), out=small)
     return small if image.ndim == 3 else small[:, :, 0]
 
@@ -180,7 +183,7 @@ def composite(original, result, weight) -> np.ndarray:
             f"result ({result.shape}, {result.dtype}) must have the shape and dtype of "
             f"original ({original.shape}, {original.dtype})"
         )
-    weight = _check_mask_like(weight, original.shape[:2], "weight")
+    weight = check_weight(weight, original.shape[:2], "weight")
     inside = weight[:, :, None] if original.ndim == 3 else weight
     if np.isin(weight, (0.0, 1.0)).all():
         return np.where(inside > 0, result, original)
@@ -236,7 +239,7 @@ class SkinPreview:
         self._colour = np.ascontiguousarray(self.original[:, :, :colours])
         self.selection = None
         if selection is not None:
-            selection = _check_mask_like(selection, image.shape[:2], "selection")
+            selection = check_weight(selection, image.shape[:2], "selection")
             self.selection = selection.astype(np.float32)
         self.factor = int(factor)
         self.mask_computations = 0
@@ -360,4 +363,64 @@ class SkinPreview:
             if result is None or np.shape(result) != self.original.shape:
                 raise ValueError(f"the result view needs a result of shape {self.original.shape}")
             shown = np.asarray(result, dtype=np.float32)
-        return np.ascontiguousarray(from_float(np.clip(shown, 0.0, 1.0), np.uint8))
+        return picture(shown)
+
+
+def picture(image) -> np.ndarray:
+    """An 8-bit copy of `image` to show on screen (floats clipped to [0, 1]).
+
+    Examples
+    --------
+    >>> picture(np.array([[0.0, 0.5, 2.0]]))
+    array([[  0, 128, 255]], dtype=uint8)
+    """
+    image = np.clip(to_float(np.asarray(image)), 0.0, 1.0)
+    return np.ascontiguousarray(from_float(image, np.uint8))
+
+
+def detail_window(shape, weight=None, factor: int = 1, size: int = PREVIEW_SIZE):
+    """A window of about `size` pixels of the full image around the skin, for a 1:1 view.
+
+    Parameters
+    ----------
+    shape : tuple
+        The full image's height and width (and channels).
+    weight : ndarray, optional
+        H' x W' float in [0, 1] on the preview's reduced copy: where the result shows
+        (the skin mask times the selection). The window is centred on its centre of
+        mass; without one, or where it is all 0, on the image's centre.
+    factor : int, optional
+        How much smaller the reduced copy is than the image.
+    size : int, optional
+        The window's side, at most the image's shorter side.
+
+    Returns
+    -------
+    window : tuple of slices
+        Rows and columns of the image.
+    scale : float or None
+        The scale ``scale="auto"`` gives the whole image (its skin, not the window's);
+        None without a `weight`.
+
+    Examples
+    --------
+    >>> weight = np.zeros((100, 100))
+    >>> weight[10:20, 10:20] = 1.0
+    >>> detail_window((400, 400), weight, factor=4, size=100)[0]
+    (slice(10, 110, None), slice(10, 110, None))
+    """
+    height, width = shape[:2]
+    centre_y, centre_x = height / 2, width / 2
+    scale = None
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        total = weight.sum()
+        if total > 0:
+            rows, columns = np.indices(weight.shape)
+            centre_y = (rows * weight).sum() / total * factor
+            centre_x = (columns * weight).sum() / total * factor
+        scale = auto_scale(largest_skin_area(weight) * factor**2, height, width)
+    side = min(size, height, width)
+    top = int(min(max(centre_y - side / 2, 0), height - side))
+    left = int(min(max(centre_x - side / 2, 0), width - side))
+    return (slice(top, top + side), slice(left, left + side)), scale

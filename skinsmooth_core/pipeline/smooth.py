@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from .._image import check_float, check_image, split_alpha
+from .._image import check_float, check_image, max_value, split_alpha
 from .._resample import area_downsample
 from ._choices import note
 from .blend import blend, opacity
@@ -21,10 +22,16 @@ from .mask import MASK_SOURCES, check_mask, working_mask
 from .scale import WORKING_PIXELS, auto_scale, finest_factor, largest_skin_area
 from .tone import tone_shift
 
-__all__ = ["smooth_skin", "auto_scale", "largest_skin_area", "METHODS", "MASK_SOURCES"]
+__all__ = [
+    "smooth_skin",
+    "auto_scale",
+    "largest_skin_area",
+    "working_plan",
+    "METHODS",
+    "MASK_SOURCES",
+]
 
 TONE_SIGMA = 16.0  # colour patches up to about this radius (at scale 1) are evened by `tone`
-_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def smooth_skin(
@@ -132,47 +139,23 @@ def smooth_skin(
     texture = check_float(texture, "texture", maximum=1.0)
     blemish = check_float(blemish, "blemish", maximum=1.0)
     tone = check_float(tone, "tone", maximum=1.0)
-    if not (isinstance(scale, str) and scale == "auto"):
-        if isinstance(scale, str):
-            raise ValueError(f"scale must be 'auto' or a number > 0, got {scale!r}")
-        scale = check_float(scale, "scale", inclusive=False)
+    scale = check_scale(scale)
     filter_fn = filter_function(method, filter_options)
     mask = check_mask(mask, image.shape[:2])
     if strength == 0.0 and blemish == 0.0 and tone == 0.0:
         return image.copy()
 
     colour, alpha = split_alpha(image)
-    height, width = colour.shape[:2]
-    max_value = _INT_MAX.get(image.dtype, 1.0)
-    factor = max(1, int(math.sqrt(height * width / WORKING_PIXELS) + 0.5))
-    if scale != "auto":
-        factor = min(factor, finest_factor(scale))
-    small = area_downsample(colour, factor, 1.0 / max_value)
-
-    full_mask = small_mask = None
-    if isinstance(mask, np.ndarray):
-        full_mask = mask
-        skin_area = largest_skin_area(mask)
-    elif mask != "none":
-        small_mask, skin_area = working_mask(small, mask, factor)
-    else:
-        skin_area = float(height * width) / 16.0
-    if scale == "auto":
-        scale = auto_scale(skin_area, height, width)
-        if finest_factor(scale) < factor:  # small skin in a large photo: work finer
-            factor = finest_factor(scale)
-            small = area_downsample(colour, factor, 1.0 / max_value)
-            if small_mask is not None:
-                small_mask, _ = working_mask(small, mask, factor)
+    plan = working_plan(colour, mask, scale)
+    factor, small, small_mask, full_mask = plan.factor, plan.small, plan.small_mask, plan.full_mask
+    scale, top = plan.scale, plan.max_value
     # for batch reports and --save-mask: the mask this retouch uses (the working one is
     # upsampled as the blend does)
-    note(scale, full_mask if full_mask is not None else small_mask, (height, width), factor)
+    note(scale, plan.mask, colour.shape[:2], factor)
 
     if full_mask is not None:
         skin = area_downsample(full_mask[:, :, None], factor, 1.0)[:, :, 0]
     else:
-        if small_mask is not None:  # a mask below 1/256 changes nothing visible: exactly 0
-            small_mask[small_mask < 1.0 / 256] = 0.0
         skin = small_mask
     layer, keep, heal = retouch_layers(
         small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
@@ -193,8 +176,77 @@ def smooth_skin(
         # spots are healed fully (opacity `blemish`), whatever the smoothing strength
         small_mask = small_mask * opacity(strength, heal)
     out = blend(
-        colour, layer, keep, heal, shift, skin, small_mask, full_mask, strength, factor, max_value
+        colour, layer, keep, heal, shift, skin, small_mask, full_mask, strength, factor, top
     )
     if alpha is not None:
         return np.concatenate([out, alpha[:, :, None]], axis=2)
     return out.reshape(image.shape)
+
+
+class Plan(NamedTuple):
+    """Where a retouch works: the working grid, the mask it uses and the scale."""
+
+    factor: int  # the working image is `image` reduced by this factor
+    small: np.ndarray  # the working image, H' x W' x C float32 on [0, 1]
+    small_mask: np.ndarray | None  # the skin mask at working size (a mask source's)
+    full_mask: np.ndarray | None  # the caller's H x W mask (an array `mask`)
+    scale: float  # the scale used ("auto" resolved)
+    max_value: float  # 255, 65535 or 1: the top of the image's range
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The mask the blend applies (working size or full size); None: the whole image."""
+        return self.full_mask if self.full_mask is not None else self.small_mask
+
+
+def working_plan(colour: np.ndarray, mask, scale) -> Plan:
+    """The working grid, skin mask and scale :func:`smooth_skin` uses for `colour`.
+
+    Parameters
+    ----------
+    colour : ndarray
+        H x W x C (C = 1 or 3, no alpha), validated by :func:`smooth_skin`.
+    mask : str or ndarray
+        A mask source, or an H x W float32 mask (as :func:`check_mask` returns it).
+    scale : "auto" or float
+        The validated ``scale`` option.
+
+    Returns
+    -------
+    Plan
+        Masks of a source are exactly 0 below 1/256 (they change nothing visible).
+    """
+    height, width = colour.shape[:2]
+    top = max_value(colour.dtype)
+    factor = max(1, int(math.sqrt(height * width / WORKING_PIXELS) + 0.5))
+    if scale != "auto":
+        factor = min(factor, finest_factor(scale))
+    small = area_downsample(colour, factor, 1.0 / top)
+
+    full_mask = small_mask = None
+    if isinstance(mask, np.ndarray):
+        full_mask = mask
+        skin_area = largest_skin_area(mask)
+    elif mask != "none":
+        small_mask, skin_area = working_mask(small, mask, factor)
+    else:
+        skin_area = float(height * width) / 16.0
+    if scale == "auto":
+        scale = auto_scale(skin_area, height, width)
+        if finest_factor(scale) < factor:  # small skin in a large photo: work finer
+            factor = finest_factor(scale)
+            small = area_downsample(colour, factor, 1.0 / top)
+            if small_mask is not None:
+                small_mask, _ = working_mask(small, mask, factor)
+    if small_mask is not None:  # a mask below 1/256 changes nothing visible: exactly 0
+        small_mask[small_mask < 1.0 / 256] = 0.0
+    return Plan(factor, small, small_mask, full_mask, float(scale), top)
+
+
+def check_scale(scale):
+    """Validate the ``scale`` option: "auto" or a finite number > 0."""
+    if isinstance(scale, str) and scale == "auto":
+        return scale
+    if isinstance(scale, str):
+        raise ValueError(f"scale must be 'auto' or a number > 0, got {scale!r}")
+    return check_float(scale, "scale", inclusive=False)

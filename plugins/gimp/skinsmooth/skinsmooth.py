@@ -3,11 +3,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters > Enhance > Skin Smoothing... for GIMP 3 (``plug-in-skinsmooth``).
 
-A thin adapter: pixels are read from GIMP as floats, smoothed by
-``skinsmooth_core.smooth_skin`` and written back through GIMP, which applies
+A thin adapter: pixels are read from GIMP as floats, retouched by
+``skinsmooth_core.pipeline.retouch`` and written back through GIMP, which applies
 the selection, keeps the image's precision and records one undo step. The
 dialog's preview is ``skinsmooth_core.pipeline.preview.SkinPreview`` on a
 reduced copy of the same pixels, drawn in a ``GimpUi.PreviewArea``.
+
+The procedure's arguments are GIMP's own tables below, not read from the core: GIMP
+registers them even where skinsmooth_core is not installed (the run then says how to
+install it). tests/test_gimp_arguments.py checks them against the core's options
+(``skinsmooth_core.pipeline.options``: names, values, labels, ranges, defaults).
 
 ``skinsmooth install-plugin gimp`` installs this file as
 ``plug-ins/skinsmooth/skinsmooth.py`` and ``skinsmooth_core`` with its
@@ -41,24 +46,26 @@ gi.require_version("Gegl", "0.4")
 gi.require_version("Gtk", "3.0")
 from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
-# Choice arguments: (id, label, help). Ids are the PDB values.
+# Choice arguments: (id, label, help). Ids are the PDB values; the core's, but for the mask
+# sources "model" (the core's "unet") and "selection" (GIMP applies the selection itself), and
+# the "custom" preset (the sliders).
 PRESETS = (
     ("custom", "Custom (the sliders below)", "Use the strength, texture, blemish and tone set"),
     ("natural", "Natural", "Light smoothing that keeps most texture"),
-    ("medium", "Medium", "Balanced smoothing"),
+    ("medium", "Medium", "Balanced smoothing (the defaults)"),
     ("strong", "Strong", "Strong smoothing for close-up portraits"),
 )
 METHODS = (
-    ("guided", "Guided filter", "Fast edge-preserving filter (He et al.)"),
+    ("guided", "Guided filter (fast)", "Fast edge-preserving filter (He et al.)"),
     ("bilateral", "Bilateral filter", "Classic edge-preserving filter"),
-    ("wls", "Weighted least squares", "Strongest edge preservation, slower"),
     ("surface", "Surface blur", "Photoshop-style threshold blur"),
-    ("smart", "Smart blur", "Threshold blur that leaves edges alone"),
     ("local-mean", "Local mean (Lee)", "Local statistics filter"),
+    ("wls", "Weighted least squares", "Strongest edge preservation, slower"),
+    ("smart", "Smart blur", "Threshold blur that leaves edges alone"),
 )
 MASKS = (
-    ("auto", "AI skin model (colour if not installed)", "Learned skin mask, else skin colour"),
-    ("model", "AI skin model only", "Learned skin mask; an error when it is not installed"),
+    ("auto", "AI skin model", "Learned skin mask, else skin colour (with a warning)"),
+    ("model", "AI skin model only", "Learned skin mask; an error when not installed"),
     ("color", "Skin colour", "Classic colour-range skin detection"),
     ("selection", "Selection only", "Smooth everything inside the selection"),
 )
@@ -72,9 +79,44 @@ OUTPUTS = (
     ),
     ("channel", "Skin mask as a channel", "Only add the skin mask as a channel; no smoothing"),
 )
-# PDB mask-source -> skinsmooth_core.masks.skin_mask method / smooth_skin mask.
-MASK_METHODS = {"auto": "auto", "model": "unet", "color": "color"}
-SMOOTH_MASKS = {**MASK_METHODS, "selection": "none"}  # GIMP applies the selection itself
+# Number arguments: (name, label, help, minimum, maximum, default); scale 0 is "auto".
+NUMBERS = (
+    ("strength", "Stre_ngth", "How much the skin is smoothed", 0.0, 1.0, 0.6),
+    ("texture", "_Texture", "How much fine skin texture (pores) is put back", 0.0, 1.0, 0.35),
+    (
+        "blemish",
+        "_Blemish removal",
+        "How strongly spots darker or redder than the skin are healed (at any strength)",
+        0.0,
+        1.0,
+        0.5,
+    ),
+    (
+        "tone",
+        "T_one evening",
+        "How much blotchy redness and uneven colour are evened (shading kept)",
+        0.0,
+        1.0,
+        0.3,
+    ),
+    (
+        "scale",
+        "Sc_ale (0 = automatic)",
+        "Size of the effect: 1 suits a face of about 110 px; 0 = automatic from the skin area",
+        0.0,
+        16.0,
+        0.0,
+    ),
+)
+# PDB mask-source -> the core's mask source (GIMP applies the selection itself).
+SMOOTH_MASKS = {"auto": "auto", "model": "unet", "color": "color", "selection": "none"}
+# PDB output -> the core's retouch output.
+RETOUCH_OUTPUTS = {
+    "new-layer": "image",
+    "in-place": "image",
+    "layer-mask": "layer",
+    "channel": "mask",
+}
 ARGUMENTS = (
     "preset", "strength", "texture", "blemish", "tone", "scale", "method", "mask-source", "output"
 )  # fmt: skip
@@ -113,14 +155,14 @@ def _import_core():
     try:
         import numpy
 
-        from skinsmooth_core import masks, pipeline
+        from skinsmooth_core import pipeline
     except ImportError as exc:
         version = "{}.{}".format(*sys.version_info[:2])
         raise PluginError(
             f"Skin Smoothing needs the skinsmooth Python package in GIMP's Python {version} "
             f"({exc}). Install it with: skinsmooth install-plugin gimp --python-version {version}"
         ) from exc
-    return numpy, masks, pipeline
+    return numpy, pipeline
 
 
 def _import_preview():
@@ -158,15 +200,6 @@ def _check_drawable(drawable):
     _float_format(drawable)
 
 
-def _context_rect(drawable, x, y, width, height):
-    """The selection bounds grown by a margin of context, clipped to the layer."""
-    margin = max(32, min(256, (max(width, height) + 19) // 20))
-    left, top = max(0, x - margin), max(0, y - margin)
-    right = min(drawable.get_width(), x + width + margin)
-    bottom = min(drawable.get_height(), y + height + margin)
-    return left, top, right - left, bottom - top
-
-
 def _read(np, drawable, rect, fmt, abyss=Gegl.AbyssPolicy.CLAMP):
     x, y, width, height = rect
     data = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, fmt, abyss)
@@ -198,60 +231,43 @@ def _options(pipeline, config):
 
 
 class _Job:
-    """The pixels of one layer: computed before anything in the image changes."""
+    """The pixels of one layer and its mask: computed before anything in the image changes."""
 
-    def __init__(self, drawable, rect, inner, fmt, pixels, mask):
+    def __init__(self, drawable, rect, inner, fmt, pixels, mask, notes):
         self.drawable, self.rect, self.inner = drawable, rect, inner
-        self.fmt, self.pixels, self.mask = fmt, pixels, mask
+        self.fmt, self.pixels, self.mask, self.notes = fmt, pixels, mask, notes
 
 
-def _region(drawable):
-    """Format, colour channels, processed rectangle and selection bounds of `drawable`.
+def _region(pipeline, drawable):
+    """Format, processed rectangle and where the selection bounds lie in it.
 
-    The processed rectangle is the selection bounds grown by a margin of
-    context (see _context_rect); both are in layer coordinates.
+    The processed rectangle is the selection bounds grown by a margin of context for
+    the filters (the core's ``context_box``), in layer coordinates.
     """
-    fmt, channels = _float_format(drawable)
+    fmt, _ = _float_format(drawable)
     found, x, y, width, height = drawable.mask_intersect()
     if not found:
         raise PluginError(f"the selection does not touch the layer '{drawable.get_name()}'")
-    return fmt, channels, _context_rect(drawable, x, y, width, height), (x, y, width, height)
+    size = (drawable.get_width(), drawable.get_height())
+    rect, inner = pipeline.context_box((x, y, width, height), size)
+    return fmt, rect, inner, (x, y, width, height)
 
 
-def _compute(np, masks, pipeline, drawable, config):
-    fmt, channels, rect, (x, y, width, height) = _region(drawable)
+def _compute(np, pipeline, drawable, config):
+    fmt, rect, inner, bounds = _region(pipeline, drawable)
     pixels = _read(np, drawable, rect, fmt)
-    colour = np.ascontiguousarray(pixels[:, :, :channels])
-    if channels == 1:
-        colour = colour[:, :, 0]
     source, output = config.get_property("mask-source"), config.get_property("output")
-    options = _options(pipeline, config)
-
-    mask = result = None
-    if output in ("channel", "layer-mask"):
-        if source == "selection":
-            mask = np.ones(colour.shape[:2], np.float32)
-        else:
-            mask = masks.skin_mask(colour, method=MASK_METHODS[source])
-    if output == "layer-mask":
-        # Smooth everywhere, at the size the skin mask implies; the mask becomes the layer mask.
-        if options["scale"] == "auto":
-            area = pipeline.largest_skin_area(mask)
-            options["scale"] = pipeline.auto_scale(area, *mask.shape)
-        # tone takes "the skin around" from the mask: with none it would be the whole frame
-        result = pipeline.smooth_skin(colour, "none", **{**options, "tone": 0.0})
-    elif output != "channel":
-        result = pipeline.smooth_skin(colour, SMOOTH_MASKS[source], **options)
-
+    done = pipeline.retouch(
+        pixels,
+        SMOOTH_MASKS[source],
+        output=RETOUCH_OUTPUTS[output],
+        return_mask=output == "layer-mask",
+        **_options(pipeline, config),
+    )
     # Keep only the selection bounds; the margin was context for the filters.
-    left, top = x - rect[0], y - rect[1]
-    crop = np.s_[top : top + height, left : left + width]
-    if result is not None:
-        result = result.reshape(pixels.shape[:2] + (channels,))
-        result = np.concatenate([result, pixels[:, :, channels:]], axis=2)[crop]
-    if mask is not None:
-        mask = mask[crop]
-    return _Job(drawable, rect, (x, y, width, height), fmt, result, mask)
+    result = None if output == "channel" else done.image[inner]
+    mask = None if done.mask is None else done.mask[inner]
+    return _Job(drawable, rect, bounds, fmt, result, mask, done.warnings)
 
 
 def _new_layer(image, drawable):
@@ -331,7 +347,7 @@ class _Preview:
                 raise PluginError("no layer selected")
             _check_drawable(drawable)
             self.core = _import_preview()
-            self.fmt, _, self.rect, _ = _region(drawable)
+            self.fmt, self.rect, _, _ = _region(_import_core()[1], drawable)
             self.factor = self.core.preview_factor(self.rect[3], self.rect[2])
             width, height = (-(-side // self.factor) for side in self.rect[2:])
             self.area.set_size_request(width, height)
@@ -404,7 +420,7 @@ class _Preview:
             self.pending = True
             return False
         self.busy, self.pending = True, False
-        pipeline = _import_core()[2]
+        pipeline = _import_core()[1]
         source = SMOOTH_MASKS[self.config.get_property("mask-source")]
         leave = self.config.get_property("output") == "channel"  # the pixels stay as they are
         try:
@@ -534,16 +550,18 @@ def run(procedure, run_mode, image, drawables, config, data):
             raise PluginError("no layer selected", Gimp.PDBStatusType.CALLING_ERROR)
         for drawable in drawables:
             _check_drawable(drawable)
-        np, masks, pipeline = _import_core()
+        np, pipeline = _import_core()
         output = config.get_property("output")
         Gimp.progress_init("Skin smoothing")
         jobs = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for index, drawable in enumerate(drawables):
-                jobs.append(_compute(np, masks, pipeline, drawable, config))
+                jobs.append(_compute(np, pipeline, drawable, config))
                 Gimp.progress_update((index + 1) / len(drawables) * 0.9)
-        for message in dict.fromkeys(str(warning.message) for warning in caught):
+        notes = [message for job in jobs for message in job.notes]
+        notes += [str(warning.message) for warning in caught]
+        for message in dict.fromkeys(notes):
             Gimp.message(f"Skin Smoothing: {message}")  # e.g. the colour fallback of "auto"
         # Everything that can fail is done: change the image in one undo step.
         image.undo_group_start()
@@ -598,39 +616,8 @@ class SkinSmooth(Gimp.PlugIn):
         procedure.add_choice_argument(
             "preset", "_Preset", "Preset, or custom", _choice(PRESETS), "custom", flags
         )
-        procedure.add_double_argument(
-            "strength", "Stre_ngth", "How much the skin is smoothed", 0.0, 1.0, 0.6, flags
-        )
-        procedure.add_double_argument(
-            "texture", "_Texture", "How much fine skin texture is kept", 0.0, 1.0, 0.35, flags
-        )
-        procedure.add_double_argument(
-            "blemish",
-            "_Blemish removal",
-            "How strongly spots darker or redder than the skin are healed (at any strength)",
-            0.0,
-            1.0,
-            0.5,
-            flags,
-        )
-        procedure.add_double_argument(
-            "tone",
-            "T_one evening",
-            "How much blotchy redness and uneven colour are evened (shading kept)",
-            0.0,
-            1.0,
-            0.3,
-            flags,
-        )
-        procedure.add_double_argument(
-            "scale",
-            "Sc_ale (0 = automatic)",
-            "Size of the effect: 1 suits a face of about 110 px; 0 = automatic from the skin area",
-            0.0,
-            16.0,
-            0.0,
-            flags,
-        )
+        for name, label, help_text, minimum, maximum, default in NUMBERS:
+            procedure.add_double_argument(name, label, help_text, minimum, maximum, default, flags)
         procedure.add_choice_argument(
             "method",
             "Smoothing m_ethod",

@@ -1,14 +1,14 @@
 """The Skin Smoothing dialog and what happens when the user presses OK.
 
-All smoothing is done by ``skinsmooth_core.smooth_skin`` and
-``skinsmooth_core.masks.skin_mask``; this module reads the layer, shows a
-preview on a downscaled copy, and writes the result back. The document is
-touched only after the whole result has been computed, so an error leaves it
-as it was.
+All image processing is ``skinsmooth_core.pipeline.retouch`` (the result, the
+skin mask it used, within the selection) and the core's preview helpers; the
+controls come from ``skinsmooth_core.pipeline.options``. This module reads the
+layer, shows a preview on a downscaled copy, and writes the result back. The
+document is touched only after the whole result has been computed, so an error
+leaves it as it was.
 """
 
 import traceback
-import warnings
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -41,24 +41,12 @@ SETTINGS_GROUP = "skinsmooth"
 PREVIEW_SIZE = 420
 PREVIEW_DELAY_MS = 200
 CUSTOM = "custom"
-MASK_SOURCES = {
-    "auto": "AI skin model",
-    "color": "Skin colour",
-    "selection": "Current selection",
-}
+CORE_MASKS = ("auto", "color")  # the core's mask sources offered, besides the selection
 OUTPUTS = {"new_layer": "New layer above (non-destructive)", "in_place": "Modify the layer"}
 MASK_OUTPUTS = {
     "none": "None",
     "transparency_mask": "Transparency mask on the new layer",
     "selection": "Selection",
-}
-METHOD_LABELS = {
-    "guided": "Guided filter (fast)",
-    "bilateral": "Bilateral",
-    "surface": "Surface blur",
-    "local-mean": "Local mean (Lee)",
-    "wls": "Weighted least squares",
-    "smart": "Smart blur",
 }
 
 
@@ -67,40 +55,46 @@ class Core:
 
     def __init__(self):
         from skinsmooth_core import pipeline
-        from skinsmooth_core._image import from_float, to_float
-        from skinsmooth_core.masks import skin_mask
-        from skinsmooth_core.pipeline import preview
+        from skinsmooth_core.pipeline import options, preview
 
-        self.smooth_skin = pipeline.smooth_skin
+        self.retouch = pipeline.retouch
+        self.options = options
         self.presets = dict(pipeline.PRESETS)
-        self.methods = tuple(pipeline.METHODS)
-        self.skin_mask = skin_mask
-        # The scale smooth_skin's "auto" picks for the largest skin region's area.
-        self.auto_scale = pipeline.auto_scale
-        self.largest_skin_area = pipeline.largest_skin_area
-        self.to_float = to_float
-        self.from_float = from_float
-        # The reduced copy of the preview and the blend through a soft selection (shared with
-        # the GIMP plug-in).
+        # The reduced copy of the preview, its 1:1 detail window and 8-bit pictures (shared
+        # with the GIMP plug-in).
         self.preview_factor = preview.preview_factor
         self.downscale = preview.downscale
-        self.composite = preview.composite
+        self.detail_window = preview.detail_window
+        self.picture = preview.picture
 
 
 @dataclass
 class Settings:
     """What the dialog asks for; also stored in kritarc between runs."""
 
-    preset: str = "medium"  # the defaults of smooth_skin
-    strength: float = 0.6
-    texture: float = 0.35
-    blemish: float = 0.5
-    tone: float = 0.3
-    method: str = "guided"
-    scale: float = 0.0  # 0 = "auto": follows the size of the skin
-    mask_source: str = "auto"
+    preset: str
+    strength: float
+    texture: float
+    blemish: float
+    tone: float
+    method: str
+    scale: float  # 0 = "auto": follows the size of the skin
+    mask_source: str
     output: str = "new_layer"
     mask_output: str = "none"
+
+    @classmethod
+    def defaults(cls, options):
+        """The core's defaults (those of smooth_skin)."""
+        amounts = {amount.name: amount.default for amount in options.AMOUNTS}
+        scale = options.SCALE.default
+        return cls(
+            preset=options.PRESET.default,
+            method=options.METHOD.default,
+            scale=0.0 if scale == "auto" else float(scale),
+            mask_source=options.MASK.default,
+            **amounts,
+        )
 
     def smooth_options(self, presets, downscale=1):
         """Keyword arguments for smooth_skin: the preset's, overridden by the dialog's.
@@ -121,10 +115,10 @@ class Settings:
         return options
 
     @classmethod
-    def load(cls):
+    def load(cls, options):
         app = Krita.instance()
         values = {}
-        for key, default in asdict(cls()).items():
+        for key, default in asdict(cls.defaults(options)).items():
             text = app.readSetting(SETTINGS_GROUP, key, str(default))
             try:
                 values[key] = type(default)(text)
@@ -161,45 +155,29 @@ class LayerSource:
             self.selection = pixels.selection_to_float(selection.pixelData(x, y, w, h), w, h)
 
 
-def compute(core, image, selection, settings, skin=None, want_mask=False, downscale=1):
-    """Run the core on `image`: returns (result, mask or None, warnings).
+def compute(core, image, selection, settings, want_mask=True, downscale=1):
+    """Run the core's retouch on `image`: returns (result, mask or None, warnings).
 
-    The smoothing uses the pipeline's own (edge-refined) skin mask. The mask
-    returned (for the mask outputs and the preview, or when `want_mask`) is
-    ``skin_mask`` limited to the selection; `skin` is a cached ``skin_mask`` of
-    `image`. With a selection, only selected pixels change. `downscale`: see
-    :meth:`Settings.smooth_options`.
+    With a selection only selected pixels change (a soft one blends), and the mask is
+    the one the retouch used times the selection. A transparency mask output gets a
+    layer smoothed everywhere at the scale the skin mask implies (the core's "layer"
+    output). `downscale`: see :meth:`Settings.smooth_options`.
     """
+    mask = settings.mask_source
+    if mask == "selection":
+        if selection is None:
+            raise ValueError("The mask is the current selection, but nothing is selected.")
+        mask = selection
     transparency = settings.output == "new_layer" and settings.mask_output == "transparency_mask"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        mask = None
-        if settings.mask_source == "selection":
-            if selection is None:
-                raise ValueError("The mask is the current selection, but nothing is selected.")
-            mask = layer_mask = selection
-        else:
-            layer_mask = settings.mask_source
-            if want_mask or settings.mask_output != "none":
-                if skin is None:
-                    skin = core.skin_mask(image, method=settings.mask_source)
-                mask = skin if selection is None else skin * selection
-        options = settings.smooth_options(core.presets, downscale)
-        if transparency:
-            # The layer gets the smoothing everywhere (within the selection); the
-            # transparency mask decides where it shows, and the user can paint it.
-            layer_mask = "none"
-            if "scale" not in options:
-                # At the scale the skin mask would give, not the whole frame's.
-                area = core.largest_skin_area(mask)
-                options["scale"] = core.auto_scale(area, *image.shape[:2])
-            # tone takes "the skin around" from the mask: with none, the whole frame's
-            options["tone"] = 0.0
-        result = core.smooth_skin(image, mask=layer_mask, **options)
-    if selection is not None:
-        result = core.composite(image, result, selection)
-    messages = list(dict.fromkeys(str(w.message) for w in caught))
-    return result, mask, messages
+    done = core.retouch(
+        image,
+        mask,
+        selection=selection,
+        output="layer" if transparency else "image",
+        return_mask=want_mask or settings.mask_output != "none",
+        **settings.smooth_options(core.presets, downscale),
+    )
+    return done.image, done.mask, done.warnings
 
 
 class Amount(QWidget):
@@ -244,23 +222,23 @@ class SkinSmoothingDialog(QDialog):
         self.setWindowTitle(TITLE)
         self.core = core
         self.source = source
-        self._skin_cache = {}
         self._applying_preset = False
         self._make_preview_images()
 
+        options = core.options
         self.preset = QComboBox(objectName="preset")
-        presets = {name: name.capitalize() for name in core.presets}
+        presets = {entry.value: entry.label for entry in options.PRESET.entries}
         _add_items(self.preset, {**presets, CUSTOM: "Custom"}, settings.preset)
-        self.strength = Amount("strength")
-        self.texture = Amount("texture")
-        self.blemish = Amount("blemish")
-        self.blemish.setToolTip("Heals spots darker or redder than the skin, at any strength")
-        self.tone = Amount("tone")
-        self.tone.setToolTip("Evens blotchy redness and uneven colour; shading is kept")
+        self.amounts = {}
+        for amount in options.AMOUNTS:
+            widget = self.amounts[amount.name] = Amount(amount.name)
+            widget.setToolTip(amount.help[:1].upper() + amount.help[1:])
+            widget.setValue(getattr(settings, amount.name))
         self.method = QComboBox(objectName="method")
-        _add_items(self.method, {m: METHOD_LABELS.get(m, m) for m in core.methods}, settings.method)
+        methods = {entry.value: entry.label for entry in options.METHOD.entries}
+        _add_items(self.method, methods, settings.method)
         self.scale = QDoubleSpinBox(objectName="scale")
-        self.scale.setRange(0.0, 8.0)
+        self.scale.setRange(0.0, options.SCALE.maximum)
         self.scale.setSingleStep(0.25)
         self.scale.setSpecialValueText("Auto")
         self.scale.setValue(settings.scale)
@@ -269,7 +247,9 @@ class SkinSmoothingDialog(QDialog):
             "get the same look; 1 suits a face about 110 pixels wide, 2 a face twice as large."
         )
         self.mask_source = QComboBox(objectName="mask_source")
-        _add_items(self.mask_source, MASK_SOURCES, settings.mask_source)
+        masks = {value: options.MASK.entry(value).label for value in CORE_MASKS}
+        masks["selection"] = "Current selection"
+        _add_items(self.mask_source, masks, settings.mask_source)
         if source.selection is None:
             self.mask_source.model().item(self.mask_source.findData("selection")).setEnabled(False)
             if self.mask_source.currentData() == "selection":
@@ -286,13 +266,6 @@ class SkinSmoothingDialog(QDialog):
         self.in_place_note.setWordWrap(True)
         self.mask_output = QComboBox(objectName="mask_output")
         _add_items(self.mask_output, MASK_OUTPUTS, settings.mask_output)
-        for amount, value in (
-            (self.strength, settings.strength),
-            (self.texture, settings.texture),
-            (self.blemish, settings.blemish),
-            (self.tone, settings.tone),
-        ):
-            amount.setValue(value)
 
         self.preview = QLabel(objectName="preview")
         self.preview.setAlignment(Qt.AlignCenter)
@@ -318,14 +291,12 @@ class SkinSmoothingDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         form = QFormLayout()
-        form.addRow("Preset:", self.preset)
-        form.addRow("Strength:", self.strength)
-        form.addRow("Texture kept:", self.texture)
-        form.addRow("Blemish removal:", self.blemish)
-        form.addRow("Tone evening:", self.tone)
-        form.addRow("Method:", self.method)
-        form.addRow("Scale:", self.scale)
-        form.addRow("Mask:", self.mask_source)
+        form.addRow(f"{options.PRESET.label}:", self.preset)
+        for amount in options.AMOUNTS:
+            form.addRow(f"{amount.label}:", self.amounts[amount.name])
+        form.addRow(f"{options.METHOD.label}:", self.method)
+        form.addRow(f"{options.SCALE.label}:", self.scale)
+        form.addRow(f"{options.MASK.label}:", self.mask_source)
         form.addRow("Output:", self.output)
         form.addRow("Skin mask as:", self.mask_output)
         left = QVBoxLayout()
@@ -344,7 +315,7 @@ class SkinSmoothingDialog(QDialog):
         self.timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.timer.timeout.connect(self.update_preview)
         self.preset.currentIndexChanged.connect(self._preset_chosen)
-        for amount in (self.strength, self.texture, self.blemish, self.tone):
+        for amount in self.amounts.values():
             amount.valueChanged.connect(self._edited)
         self.method.currentIndexChanged.connect(self._edited)
         self.scale.valueChanged.connect(self._edited)
@@ -361,15 +332,12 @@ class SkinSmoothingDialog(QDialog):
     def settings(self):
         return Settings(
             preset=self.preset.currentData(),
-            strength=self.strength.value(),
-            texture=self.texture.value(),
-            blemish=self.blemish.value(),
-            tone=self.tone.value(),
             method=self.method.currentData(),
             scale=self.scale.value(),
             mask_source=self.mask_source.currentData(),
             output=self.output.currentData(),
             mask_output=self.mask_output.currentData(),
+            **{name: amount.value() for name, amount in self.amounts.items()},
         )
 
     def _preset_chosen(self):
@@ -379,9 +347,9 @@ class SkinSmoothingDialog(QDialog):
             return
         self._applying_preset = True
         try:
-            for key in ("strength", "texture", "blemish", "tone"):
+            for key, amount in self.amounts.items():
                 if key in options:
-                    getattr(self, key).setValue(options[key])
+                    amount.setValue(options[key])
             if "method" in options and self.method.findData(options["method"]) >= 0:
                 self.method.setCurrentIndex(self.method.findData(options["method"]))
             scale = options.get("scale", "auto")
@@ -423,64 +391,31 @@ class SkinSmoothingDialog(QDialog):
         """True when the preview shows the current settings (used by automated tests)."""
         return not self.timer.isActive() and self._shown is not None
 
-    def _skin(self, settings):
-        """skin_mask of the downscaled copy for the settings' source, and its warnings (cached)."""
-        if settings.mask_source == "selection":
-            return None, []
-        if settings.mask_source not in self._skin_cache:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                skin = self.core.skin_mask(self.small, method=settings.mask_source)
-            self._skin_cache[settings.mask_source] = skin, [str(w.message) for w in caught]
-        return self._skin_cache[settings.mask_source]
-
-    def _detail(self, settings, skin):
-        """Original, result and mask of a full-resolution crop around the skin."""
+    def _detail(self, settings, weight):
+        """Original, result and mask of a full-resolution window around the skin (`weight`:
+        where the result shows on the downscaled copy), at the whole image's scale."""
         image, selection = self.source.image, self.source.selection
-        if settings.mask_source == "selection":
-            weight = self.small_selection
-        else:
-            weight = skin if self.small_selection is None else skin * self.small_selection
-        height, width = image.shape[:2]
-        cy, cx = height / 2, width / 2
-        if weight is not None and weight.sum() > 0:
-            ys, xs = np.indices(weight.shape)
-            total = weight.sum()
-            cy = (ys * weight).sum() / total * self.factor
-            cx = (xs * weight).sum() / total * self.factor
-        size = min(PREVIEW_SIZE, height, width)
-        y0 = int(min(max(cy - size / 2, 0), height - size))
-        x0 = int(min(max(cx - size / 2, 0), width - size))
-        crop = (slice(y0, y0 + size), slice(x0, x0 + size))
-        if settings.scale == 0 and weight is not None:
-            # The whole image's automatic scale, not the crop's.
-            area = self.core.largest_skin_area(weight) * self.factor**2
-            settings = replace(settings, scale=self.core.auto_scale(area, height, width))
+        crop, scale = self.core.detail_window(image.shape, weight, self.factor, PREVIEW_SIZE)
+        if settings.scale == 0 and scale is not None:
+            settings = replace(settings, scale=scale)
         part = image[crop]
         part_selection = None if selection is None else selection[crop]
-        result, mask, messages = compute(self.core, part, part_selection, settings, want_mask=True)
-        return (self.core.to_float(part), self.core.to_float(result), mask), messages
+        result, mask, messages = compute(self.core, part, part_selection, settings)
+        return (part, result, mask), messages
 
     def update_preview(self):
         settings = self.settings()
         QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            skin, notes = self._skin(settings)
+            result, mask, messages = compute(
+                self.core, self.small, self.small_selection, settings, downscale=self.factor
+            )
+            self._shown = (self.small, result, mask)
             if self.detail.isChecked():
-                self._shown, messages = self._detail(settings, skin)
-            else:
-                result, mask, messages = compute(
-                    self.core,
-                    self.small,
-                    self.small_selection,
-                    settings,
-                    skin,
-                    want_mask=True,
-                    downscale=self.factor,
-                )
-                self._shown = (self.small, result, mask)
+                self._shown, more = self._detail(settings, mask)
+                messages = messages + more
             self.status.setStyleSheet("")
-            self.status.setText("\n".join(dict.fromkeys(notes + messages)))
+            self.status.setText("\n".join(dict.fromkeys(messages)))
         except Exception as exc:  # shown to the user; the dialog stays usable
             self._shown = (self.small, self.small, None)
             self.status.setStyleSheet("color: #d04040")
@@ -495,11 +430,10 @@ class SkinSmoothingDialog(QDialog):
         original, result, mask = self._shown
         view = self.view.checkedId()
         if view == 2 and mask is not None:
-            grey = self.core.from_float(mask, np.uint8)
+            grey = self.core.picture(mask)
             picture = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
         else:
-            shown = original if view == 1 else result
-            picture = self.core.from_float(np.clip(shown, 0.0, 1.0), np.uint8)
+            picture = self.core.picture(original if view == 1 else result)
         picture = np.ascontiguousarray(picture)
         h, w = picture.shape[:2]
         qimage = QImage(picture.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
@@ -611,14 +545,14 @@ def run_on_active_document(app):
     except MemoryError:
         _message(parent, "Not enough memory to read this layer.")
         return None
-    dialog = SkinSmoothingDialog(core, source, Settings.load(), parent)
+    dialog = SkinSmoothingDialog(core, source, Settings.load(core.options), parent)
     if dialog.exec_() != QDialog.Accepted:
         return None
     settings = dialog.settings()
     settings.save()
     QApplication.setOverrideCursor(Qt.WaitCursor)
     try:
-        result, mask, _ = compute(core, source.image, source.selection, settings)
+        result, mask, _ = compute(core, source.image, source.selection, settings, want_mask=False)
         return apply_to_document(source, settings, result, mask)
     except MemoryError:
         failure = (

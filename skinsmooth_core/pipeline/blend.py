@@ -54,6 +54,12 @@ def blend(
         if shift is not None:
             planes[:, :, channels + 2 :] = shift * np.float32(max_value)
     active = skin > 0  # working-size blocks with any skin: the rest is copied
+    # Integers are clipped to their range; floats to [0, 1] or the photo's own wider range,
+    # as edge-preserving filters can overshoot a little next to a strong step.
+    if max_value != 1.0:
+        low, high = 0.0, max_value
+    else:
+        low, high = min(0.0, float(colour.min())), max(1.0, float(colour.max()))
 
     def work(start, stop):
         spans = np.flatnonzero(active[upsampler.rows(start, stop)].any(axis=0))
@@ -77,8 +83,7 @@ def blend(
                 detail += mask * upsampled[:, :, channels + 2 :]
         x = np.multiply(x, weight, dtype=work_dtype)
         x += detail
-        if max_value != 1.0:
-            np.clip(x, 0.0, max_value, out=x)
+        np.clip(x, low, high, out=x)
         out[start:stop, first:last] = x
 
     for_strips(work, height, 4 * width)  # about 4 bytes of each plane per pixel

@@ -1,6 +1,6 @@
 """Skin Smoothing for Krita: Filter > Enhance > Skin Smoothing...
 
-A thin adapter over ``skinsmooth_core.smooth_skin``. ``skinsmooth install-plugin
+A thin adapter over ``skinsmooth_core.pipeline.retouch``. ``skinsmooth install-plugin
 krita`` puts ``skinsmooth_core`` and its dependencies for Krita's Python into
 ``deps/python<X.Y>`` next to this file; that folder goes first on ``sys.path``.
 The core is imported only when the action runs, so a missing dependency is

@@ -159,3 +159,31 @@ def test_train_export_and_litert_matches_keras(trained, dataset, tmp_path):
                 assert error.mean() < 3e-2 and np.quantile(error, 0.99) < 0.1
         mask = segmenter.predict(photos[0])
         assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32
+
+
+def test_fine_tuning_starts_from_the_exported_model(trained, dataset, tmp_path):
+    """keras_from_tflite rebuilds the float export with its BatchNorm folded and frozen."""
+    import keras
+
+    from skinsmooth_core.training.from_tflite import keras_from_tflite
+
+    best, _ = trained
+    model = keras.saving.load_model(best, compile=False)
+    photos = [s.image for s in load_split(dataset, "val")]
+    canvases = np.stack([letterbox(p, 64)[0] for p in photos]).astype(np.float32) / 255
+    (fp32,) = export(model, tmp_path, name="tiny", size=64, variants=("fp32",))
+    rebuilt = keras_from_tflite(fp32, **TINY)
+    batch_norms = [
+        layer for layer in rebuilt.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert batch_norms and not any(layer.trainable for layer in batch_norms)
+    expected = inference_model(model, 64)(canvases, training=False).numpy()
+    got = rebuilt(canvases, training=False).numpy()
+    # The same function with the BatchNorm folded into the convolutions: float32 sums in
+    # another order (and a folded scale), about 1e-6 here; a misplaced kernel axis or bias
+    # changes outputs by more than 0.1. An acceptance limit, as in the export test above.
+    assert np.abs(got - expected).max() < 1e-3
+    (int8,) = export(model, tmp_path, name="tiny", size=64, representative=canvases,
+                     variants=("int8",))  # fmt: skip
+    with pytest.raises(ValueError, match="fp16 or fp32"):
+        keras_from_tflite(int8, **TINY)

@@ -61,7 +61,12 @@ def main(argv=None) -> int:
     train.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256))
     train.add_argument("--no-separable", action="store_true", help="full convolutions")
     train.add_argument("--limit", type=int, default=None, help="photos per source (smoke runs)")
-    train.add_argument("--resume", default=None, help="start from these weights (.keras)")
+    train.add_argument(
+        "--resume",
+        default=None,
+        help="start from these weights: a .keras checkpoint, or an exported float .tflite "
+        "(e.g. models/skin_unet_fp16.tflite; its BatchNorm stays frozen)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--tint", type=float, default=0.0, help="share of views with skin-coloured negatives"

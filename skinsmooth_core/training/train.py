@@ -17,6 +17,7 @@ from PIL import Image
 from ..masks.segmenter import letterbox
 from .data import IGNORE, Sample, TintedNegatives, load_split
 from .evaluate import pixel_counts, summarize
+from .from_tflite import keras_from_tflite
 from .groups import compose_group
 from .model import SLIM, get_unet_256
 from .sampler import BatchSampler
@@ -145,9 +146,12 @@ def train(
     seconds = time.monotonic() - start
     log(f"loaded {len(train_samples)} train / {len(val_samples)} val in {seconds:.0f} s")
 
-    model = get_unet_256(None, widths=widths, separable=separable)
-    if resume is not None:
-        model.load_weights(resume)
+    if resume is not None and str(resume).endswith(".tflite"):
+        model = keras_from_tflite(resume, widths=widths, separable=separable)
+    else:
+        model = get_unet_256(None, widths=widths, separable=separable)
+        if resume is not None:
+            model.load_weights(resume)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=masked_bce_dice)
     log(f"model {model.name}: {model.count_params():,} parameters")
     batches = _prefetch(

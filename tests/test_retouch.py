@@ -121,7 +121,7 @@ def test_mask_as_a_layer(astronaut):
     layer = retouch(astronaut, "color", output="layer")
     image = retouch(astronaut, "color", return_mask=True)
     np.testing.assert_array_equal(layer.mask, image.mask)
-    assert layer.scale == image.scale
+    assert (layer.scale, layer.skin) == (image.scale, image.skin)
     everywhere = smooth_skin(astronaut, "none", scale=image.scale, tone=0.0)
     np.testing.assert_array_equal(layer.image, everywhere)
     seen = composite(astronaut, layer.image, layer.mask)
@@ -181,6 +181,7 @@ def test_warnings_are_handed_out(astronaut, monkeypatch):
         (dict(selection=np.full((512, 512), 2.0)), "selection must be a float array"),
         (dict(strength=2), "strength"),
         (dict(output="mask", scale=-1), "scale"),
+        (dict(output="mask", strength=2), "strength"),
     ],
 )
 def test_bad_arguments(astronaut, kwargs, message):

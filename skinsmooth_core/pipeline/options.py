@@ -10,7 +10,7 @@ validates a set of options where they enter, without running the retouch.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .._image import check_float
 from .layers import METHODS, filter_function
@@ -82,7 +82,7 @@ class Choice:
     label: str
     help: str
     default: str
-    entries: tuple[Entry, ...] = field(default=())
+    entries: tuple[Entry, ...]
 
     @property
     def values(self) -> tuple[str, ...]:

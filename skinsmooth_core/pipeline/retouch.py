@@ -17,6 +17,7 @@ import numpy as np
 from .._image import check_image
 from ._choices import smooth_skin_info, upsample_mask
 from .mask import check_mask
+from .options import check_options
 from .preview import _check_preview_image, check_weight, composite
 from .smooth import check_scale, smooth_skin, working_plan
 
@@ -105,6 +106,7 @@ def retouch(
     colour = image[:, :, : channels - 1] if channels in (2, 4) else image
     if selection is not None:
         selection = check_weight(selection, image.shape[:2], "selection")
+    options = check_options(options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if output == "image":
@@ -136,8 +138,9 @@ def _mask_of(colour, mask, scale) -> dict:
     ``skin`` and the full-size ``mask``."""
     colour = check_image(colour)
     plan = working_plan(colour, check_mask(mask, colour.shape[:2]), check_scale(scale))
+    skin = 1.0 if plan.mask is None else float(np.mean(plan.mask, dtype=np.float64))
     full = upsample_mask(plan.mask, colour.shape[:2], plan.factor)
-    return {"scale": plan.scale, "skin": float(np.mean(full, dtype=np.float64)), "mask": full}
+    return {"scale": plan.scale, "skin": skin, "mask": full}
 
 
 def context_box(box, size, margin=None):

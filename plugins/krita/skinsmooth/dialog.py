@@ -96,20 +96,15 @@ class Settings:
             **amounts,
         )
 
-    def smooth_options(self, presets, downscale=1):
+    def smooth_options(self, core, downscale=1):
         """Keyword arguments for smooth_skin: the preset's, overridden by the dialog's.
 
         `downscale` is how much smaller than the layer the processed image is (the
         preview), so a fixed scale gives the same look there.
         """
-        options = dict(presets.get(self.preset, {}))
-        options.update(
-            strength=self.strength,
-            texture=self.texture,
-            blemish=self.blemish,
-            tone=self.tone,
-            method=self.method,
-        )
+        options = dict(core.presets.get(self.preset, {}))
+        options.update({amount.name: getattr(self, amount.name) for amount in core.options.AMOUNTS})
+        options["method"] = self.method
         if self.scale > 0:
             options["scale"] = self.scale / downscale
         return options
@@ -175,7 +170,7 @@ def compute(core, image, selection, settings, want_mask=True, downscale=1):
         selection=selection,
         output="layer" if transparency else "image",
         return_mask=want_mask or settings.mask_output != "none",
-        **settings.smooth_options(core.presets, downscale),
+        **settings.smooth_options(core, downscale),
     )
     return done.image, done.mask, done.warnings
 

@@ -110,6 +110,8 @@ def main(argv=None) -> int:
     wild.add_argument("--model", default=None, help=".tflite (default: the shipped model)")
     wild.add_argument("--groups", type=_positive, default=60, help="synthetic group photos")
     wild.add_argument("--seed", type=int, default=2026)
+    wild.add_argument("--split", default="val", choices=["train", "val"])
+    wild.add_argument("--every", type=_positive, default=1, help="every n-th wild photo")
     wild.add_argument("--methods", default="unet,color", help="unet, unet-single, color")
     wild.add_argument("--threads", type=int, default=None)
     wild.add_argument("--json", default=None, help="also write the results here")
@@ -181,7 +183,15 @@ def main(argv=None) -> int:
         if args.examples:
             save_examples(args.data, args.examples, seed=args.seed)
         methods = default_methods(args.model, args.threads, tuple(args.methods.split(",")))
-        results = benchmark(args.data, methods, groups=args.groups, seed=args.seed, log=_log)
+        results = benchmark(
+            args.data,
+            methods,
+            groups=args.groups,
+            seed=args.seed,
+            split=args.split,
+            every=args.every,
+            log=_log,
+        )
         print(format_wild(results))
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

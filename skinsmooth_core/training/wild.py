@@ -38,16 +38,21 @@ def size_bin_name(low, high) -> str:
     )
 
 
-def wild_photos(data_dir, *, groups: int = 60, seed: int = 2026, height=853, width=1280):
-    """The benchmark's photos: ``(set name, id, image, label)`` tuples, groups first."""
-    val = load_split(data_dir, "val")
+def wild_photos(
+    data_dir, *, groups: int = 60, seed: int = 2026, split="val", every=1, height=853, width=1280
+):
+    """The benchmark's photos: ``(set name, id, image, label)`` tuples, groups first.
+
+    `split` "train" (with `every` > 1 to keep every n-th photo of each wild source) gives a
+    set of the same kind to choose settings on, so that val stays for reporting.
+    """
+    photos = load_split(data_dir, split)
     rng = np.random.default_rng(seed)
     for index in range(groups):
-        image, label, count = compose_group(val, rng, height=height, width=width)
+        image, label, count = compose_group(photos, rng, height=height, width=width)
         yield "groups", f"group{index:03d}-{count}p", image, label
-    for sample in val:
-        if sample.source in WILD_SOURCES:
-            yield sample.source, sample.id, sample.image, sample.mask
+    for sample in [s for s in photos if s.source in WILD_SOURCES][::every]:
+        yield sample.source, sample.id, sample.image, sample.mask
 
 
 @dataclass
@@ -114,7 +119,9 @@ class Scores:
         return out
 
 
-def benchmark(data_dir, methods: dict, *, groups: int = 60, seed: int = 2026, log=print):
+def benchmark(
+    data_dir, methods: dict, *, groups: int = 60, seed: int = 2026, split="val", every=1, log=print
+):
     """Score each of `methods` (name -> (predict(image) -> prob, threshold)) on the photos
     of :func:`wild_photos`. Returns ``{method: {set: summary}}``; the set "all" pools
     every photo, and "seconds" holds each method's mean time per photo."""
@@ -123,7 +130,8 @@ def benchmark(data_dir, methods: dict, *, groups: int = 60, seed: int = 2026, lo
     seconds = dict.fromkeys(methods, 0.0)
     count = 0
     start = time.monotonic()
-    for set_name, _, image, label in wild_photos(data_dir, groups=groups, seed=seed):
+    photos = wild_photos(data_dir, groups=groups, seed=seed, split=split, every=every)
+    for set_name, _, image, label in photos:
         count += 1
         for name, (predict, threshold) in methods.items():
             tic = time.perf_counter()

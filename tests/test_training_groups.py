@@ -1,0 +1,92 @@
+"""Synthetic group photos and the wild benchmark's scores (no TensorFlow needed)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage as ndi
+
+from skinsmooth_core.training.data import IGNORE, Sample
+from skinsmooth_core.training.groups import compose_group, mosaic_view
+from skinsmooth_core.training.wild import SIZE_BINS, Scores, size_bin_name
+
+
+def _sample(index, height, width):
+    """A photo whose colour says what its label is: red where skin, blue where not,
+    green where ignored, so a carried label can be checked against the pixels."""
+    rng = np.random.default_rng(index)
+    label = np.zeros((height, width), np.uint8)
+    yy, xx = np.mgrid[:height, :width]
+    centre = (rng.uniform(0.3, 0.7) * height, rng.uniform(0.3, 0.7) * width)
+    label[(yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 < (0.3 * min(height, width)) ** 2] = 255
+    label[: height // 10] = IGNORE
+    image = np.zeros((height, width, 3), np.uint8)
+    image[label == 255] = (255, 0, 0)
+    image[label == 0] = (0, 0, 255)
+    image[label == IGNORE] = (0, 255, 0)
+    return Sample(f"s{index}", "test", image, label, np.argwhere(label == 255))
+
+
+SAMPLES = [_sample(i, 120 + 13 * i, 160 - 7 * i) for i in range(6)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), layout=st.sampled_from(["grid", "scatter"]))
+def test_labels_travel_with_the_pixels(seed, layout):
+    image, label, count = compose_group(
+        SAMPLES, np.random.default_rng(seed), height=300, width=420, layout=layout
+    )
+    assert image.shape == (300, 420, 3) and label.shape == (300, 420)
+    assert 2 <= count <= 20
+    assert set(np.unique(label)) <= {0, IGNORE, 255}
+    # Pixels well inside each label's area keep that label's colour (bilinear resizing
+    # mixes colours only within a pixel or two of a border).
+    for value, channel in ((255, 0), (0, 2), (IGNORE, 1)):
+        inner = label == value
+        for axis in (0, 1):
+            inner &= np.roll(label, 2, axis) == value
+            inner &= np.roll(label, -2, axis) == value
+        if inner.any():
+            assert np.median(image[inner][:, channel]) > 200
+
+
+def test_grid_places_every_person_apart():
+    rng = np.random.default_rng(1)
+    _, label, count = compose_group(
+        SAMPLES, rng, height=400, width=600, people=(6, 6), layout="grid"
+    )
+    assert count == 6
+    _, regions = ndi.label(label == 255)
+    assert regions >= 6  # each pasted disc is its own region (the background may add more)
+
+
+def test_mosaic_views_have_small_people():
+    rng = np.random.default_rng(2)
+    image, label = mosaic_view(SAMPLES, 192, rng)
+    assert image.shape == (192, 192, 3) and label.shape == (192, 192)
+
+
+def test_perfect_and_empty_masks_score_as_they_should():
+    _, label, _ = compose_group(SAMPLES, np.random.default_rng(3), height=300, width=420)
+    perfect, empty = Scores(), Scores()
+    assert perfect.add((label == 255).astype(np.float32), label, 0.5) == 1.0
+    assert empty.add(np.zeros(label.shape, np.float32), label, 0.5) == 0.0
+    good, bad = perfect.summary(), empty.summary()
+    assert good["f1"] == 1.0 and bad["f1"] == 0.0
+    assert good["inside_mean"] == 1.0 and good["far_mean"] == 0.0
+    for low, high in SIZE_BINS:
+        name = size_bin_name(low, high)
+        if good[f"regions_{name}"]:
+            assert good[f"found_{name}"] == 1.0 and bad[f"found_{name}"] == 0.0
+
+
+@pytest.mark.parametrize("across", [8, 30, 90])
+def test_a_region_falls_in_the_bin_of_its_size(across):
+    label = np.zeros((200, 200), np.uint8)
+    yy, xx = np.mgrid[:200, :200]
+    label[(yy - 100) ** 2 + (xx - 100) ** 2 <= (across / 2) ** 2] = 255
+    scores = Scores()
+    scores.add((label == 255).astype(np.float32), label, 0.5)
+    summary = scores.summary()
+    (low, high), *_ = [b for b in SIZE_BINS if b[0] <= across < b[1]]
+    assert summary[f"regions_{size_bin_name(low, high)}"] == 1

@@ -233,3 +233,24 @@ def test_tiles_blend_without_seams(height, width, offsets):
     step = 2 * (max(offsets) - min(offsets)) / reach + 0.3 / height + 0.2 / width + 1e-5
     assert np.abs(np.diff(blended, axis=0)).max() <= step
     assert np.abs(np.diff(blended, axis=1)).max() <= step
+
+
+def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
+    import json
+    import shutil
+
+    model = tmp_path / "stretched.tflite"
+    shutil.copy(segmenter.model_path, model)
+    info = dict(segmenter.info, soft_range=[0.2, 0.8])
+    model.with_suffix(".json").write_text(json.dumps(info))
+    stretched = SkinSegmenter(model, num_threads=2)
+    # On a photo of at most 3 model inputs across, without refinement and zoom, nothing
+    # is resized after the stretch: the same float32 operations on the same values.
+    options = dict(refine=False, zoom=False)
+    raw = segmenter.predict(astronaut, **options)
+    expected = np.clip((raw - np.float32(0.2)) * np.float32(1 / (0.8 - 0.2)), 0, 1)
+    np.testing.assert_array_equal(stretched.predict(astronaut, **options), expected)
+
+    model.with_suffix(".json").write_text(json.dumps(dict(info, soft_range=[0.8, 0.2])))
+    with pytest.raises(SegmenterUnavailable, match="soft_range"):
+        SkinSegmenter(model)

@@ -149,7 +149,9 @@ class SkinSegmenter:
     model_path : path, optional
         A ``.tflite`` file written by ``python -m skinsmooth_core.training export``.
         Default: the model shipped with the package (``models/skin_unet_int8.tflite``).
-        A JSON file of the same name beside it records input size and threshold.
+        A JSON file of the same name beside it records input size, threshold and
+        ``soft_range``: the model outputs stretched to [0, 1] (default: none), so
+        that sure skin gets the full effect of a blend that uses the soft mask.
     num_threads : int, optional
         CPU threads of the interpreter, >= 1. Default: ``min(4, os.cpu_count())``.
 
@@ -220,6 +222,14 @@ class SkinSegmenter:
             )
         self.input_size = int(shape[1])
         self.threshold = float(self.info.get("threshold", 0.5))
+        # The model's outputs from `low` up to `high` are stretched to [0, 1] (clipped), so
+        # sure skin gets the full effect in a soft blend; the threshold is the stretched one.
+        self.soft_range = tuple(float(v) for v in self.info.get("soft_range", (0.0, 1.0)))
+        low, high = self.soft_range
+        if not 0.0 <= low < high <= 1.0:
+            raise SegmenterUnavailable(
+                f"{info_path} gives soft_range {self.soft_range}; expected 0 <= low < high <= 1"
+            )
         self._lock = threading.Lock()
 
     def __repr__(self):
@@ -318,6 +328,9 @@ class SkinSegmenter:
                 )
                 shape = (rows.stop - rows.start, cols.stop - cols.start)
                 mask[rows, cols] = self._predict_region(rgb[full], flip, shape)
+        low, high = self.soft_range
+        if (low, high) != (0.0, 1.0):
+            mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
         mask = _resize_float(mask, height, width)
         factor = max(height, width) / max(work.shape[:2]) * finest
         if refine and factor > 1.5 and min(height, width) >= 8:
@@ -354,8 +367,10 @@ class SkinSegmenter:
     def _zoom_region(self, mask: np.ndarray, finest: float):
         """Slices of the area around the skin found, if a pass over it alone sees it at a
         higher resolution than the passes so far (`finest` pixels per model pixel)."""
-        rows = np.flatnonzero((mask > self.threshold).any(axis=1))
-        cols = np.flatnonzero((mask > self.threshold).any(axis=0))
+        low, high = self.soft_range
+        skin = mask > low + self.threshold * (high - low)  # the threshold on model outputs
+        rows = np.flatnonzero(skin.any(axis=1))
+        cols = np.flatnonzero(skin.any(axis=0))
         if rows.size == 0:
             return None
         longest = max(mask.shape)

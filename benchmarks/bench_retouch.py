@@ -14,7 +14,8 @@ amount. Each retouch then gets three numbers, pooled over the photos:
 - **non-skin**: the mean absolute change of the non-skin pixels, in 8-bit levels.
 
 Also broken down by source and by spot radius (the weak cases, not only the mean). Methods:
-``smooth_skin`` presets with the true mask and with its own mask, ``strength=1, blemish=1``, and
+``smooth_skin`` presets with the true mask and with its own mask (``PRESET/true``,
+``PRESET/own``; ``PRESET+moles/...`` with ``moles=True``), ``strength=1, blemish=1``, and
 the OpenCV beauty filter of ``bench_pipeline.py`` (YCrCb rule + bilateral + high-pass). The same
 photos and spots for every method (seeded).
 
@@ -143,11 +144,14 @@ def methods(names):
             table[name] = lambda image, mask: opencv_beauty(image)
             continue
         preset, _, source = name.partition("/")
+        preset, moles, _ = preset.partition("+moles")
         options = (
             {"strength": 1.0, "blemish": 1.0}
             if preset == "full"
             else ({} if preset == "default" else preset_options(preset))
         )
+        if moles:
+            options["moles"] = True
 
         def run(image, mask, options=options, source=source):
             given = (mask == 255).astype(np.float32) if source == "true" else "auto"

@@ -79,6 +79,28 @@ def test_every_smooth_skin_option_reaches_it(tmp_path, photo_png, face):
     np.testing.assert_array_equal(read_image(tmp_path / "x.png")[0], expected(face, **options))
 
 
+def test_heal_moles_reaches_smooth_skin(tmp_path, photo_png, face, monkeypatch):
+    """--heal-moles is smooth_skin's moles=True, also over a preset; --no-heal-moles and
+    leaving it out are the default (off)."""
+    from skinsmooth_core import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "_smooth_options", _spy(cli._smooth_options, seen))
+    for flags in (["--heal-moles"], ["--preset", "strong", "--heal-moles"], ["--no-heal-moles"]):
+        assert run(photo_png, "-o", tmp_path / "x.png", "--overwrite", *flags, *COLOR) == 0
+    assert [options.get("moles") for options in seen] == [True, True, False]
+    assert seen[1] == {**PRESETS["strong"], "moles": True}
+    np.testing.assert_array_equal(read_image(tmp_path / "x.png")[0], expected(face, moles=False))
+
+
+def _spy(function, calls):
+    def spy(*args, **kwargs):
+        calls.append(function(*args, **kwargs))
+        return calls[-1]
+
+    return spy
+
+
 def test_mask_none_is_the_whole_image(tmp_path, photo_png, face):
     assert run(photo_png, "-o", tmp_path / "x.png", "--mask", "none") == 0
     np.testing.assert_array_equal(read_image(tmp_path / "x.png")[0], smooth_skin(face, mask="none"))

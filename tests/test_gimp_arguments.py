@@ -54,6 +54,30 @@ def test_numbers_have_the_cores_names_ranges_and_defaults(plugin):
     assert plugin.AMOUNTS == tuple(amount.name for amount in options.AMOUNTS)
 
 
+def test_switches_are_the_cores(plugin):
+    """On/off arguments: the core's switches, named as the command's flags."""
+    assert [(flag, name, default) for flag, name, _, _, default in plugin.SWITCHES] == [
+        (switch.flag, switch.name, switch.default) for switch in options.SWITCHES
+    ]
+    for (_, _, label, help_text, _), switch in zip(plugin.SWITCHES, options.SWITCHES, strict=True):
+        assert label.replace("_", "") == switch.label
+        assert help_text == switch.help[:1].upper() + switch.help[1:]
+    assert all(flag in plugin.ARGUMENTS for flag, *_ in plugin.SWITCHES)
+
+
+def test_options_read_the_switches_whatever_the_preset(plugin):
+    """The dialog's values reach smooth_skin: moles on with a preset, too."""
+    values = {"preset": "strong", "heal-moles": True, "scale": 0.0, "method": "guided"}
+    config = mock.MagicMock()
+    config.get_property.side_effect = values.__getitem__
+    from skinsmooth_core import pipeline
+
+    chosen = plugin._options(pipeline, config)
+    assert chosen == {**pipeline.preset_options("strong"), "moles": True, "scale": "auto",
+                      "method": "guided"}  # fmt: skip
+    options.check_options(chosen)
+
+
 def test_choices_are_the_cores(plugin):
     assert list(plugin.METHODS) == _entries(options.METHOD)
     assert list(plugin.PRESETS[1:]) == _entries(options.PRESET)

@@ -85,6 +85,13 @@ def _add_retouch_options(group) -> None:
     for amount in options.AMOUNTS:
         help_text = f"{amount.help}, {amount.minimum:g}-{amount.maximum:g} ({amount.default})"
         group.add_argument(f"--{amount.name}", type=float, help=help_text)
+    for switch in options.SWITCHES:
+        group.add_argument(
+            f"--{switch.flag}",
+            dest=switch.name,
+            action=argparse.BooleanOptionalAction,
+            help=f"{switch.help} ({'on' if switch.default else 'off'})",
+        )
     scale = options.SCALE
     group.add_argument(
         "--scale", type=_scale, help=f"{scale.help}: 'auto' or a number > 0 ({scale.default})"

@@ -5,8 +5,27 @@ with directional top-hats: a closing (darkness) or opening (redness) with a line
 removes blobs shorter than the segment but keeps lines along it, so the minimum over four
 orientations lifts round spots only, never lash lines, wrinkles, lip or eyelid contours.
 Darkness is measured relative to the surrounding skin's luma, so a spot on dark skin counts as
-much as one on light skin. Very dark, sharp blobs (pupils, nostrils, moles and beauty marks)
-are left alone, with a margin around them.
+much as one on light skin.
+
+What is not a blemish is left alone:
+
+- **Features next to something else.** A blemish sits on even skin: in a ring one spot size
+  wide around it, luma's 5th percentile is at most 25 % below the ring's median (pores,
+  freckles and shading are darker), its 95th percentile and the skin's mean luma around
+  at most 15 % off it (`SURROUND`). Pores and freckles pass; the inner corner of an eye
+  (lashes, the white), gaps between teeth and the lip line (teeth, the mouth's shadow), a
+  nostril (the nose's shading and highlights) and a hairline do not, whatever the skin
+  mask says. (The rule costs healing next to features and strong shading: see
+  docs/pipeline.md for what it does to the synthetic-spot benchmark.)
+- **Very dark, sharp blobs** (relative darkness >= `FEATURE_DARKNESS`: pupils, nostrils,
+  moles, beauty marks), with a margin of half a spot size around them.
+- **Moles, unless asked** (``moles=True``). A mole is the one kind of very dark blob
+  healed then: small (at most `MOLE_SIZE`, half the spot size, across), roughly round
+  (its sides within 1.5 : 1), on sure skin all around (mask >= 0.8 over a spot size
+  beyond it) and on even skin (the ring test above). A pupil fails all but the first
+  (it sits in the eye, which a skin mask leaves out, ringed by iris, white and lashes);
+  a nostril is larger, elongated and next to the nose's shading. Without a skin mask
+  nothing is sure skin, so no mole is healed.
 """
 
 from __future__ import annotations
@@ -23,6 +42,15 @@ DARKNESS = (0.03, 0.08)
 FEATURE_DARKNESS = (0.3, 0.4)
 # Redness (R - G on [0, 1], above its surroundings) at which a spot starts and is full.
 REDNESS = (0.015, 0.05)
+# A blemish's surroundings: luma's 5th percentile at most this fraction below their median
+# (skin has pores, freckles and shading), the 95th and the skin's level around at most this
+# fraction above or off it.
+SURROUND = (0.25, 0.15)
+# Moles (healed with ``moles=True``): at most this fraction of the spot size across, sides
+# within MOLE_ASPECT : 1, skin mask >= MOLE_SKIN all around.
+MOLE_SIZE = 0.5
+MOLE_ASPECT = 1.5
+MOLE_SKIN = 0.8
 
 
 def spot_map(
@@ -30,6 +58,7 @@ def spot_map(
     size: float,
     sensitivity: float = 1.0,
     skin: np.ndarray | None = None,
+    moles: bool = False,
 ) -> np.ndarray:
     """How much each pixel of `image` belongs to a blemish, 0 to 1 (float32, H x W).
 
@@ -44,18 +73,26 @@ def spot_map(
     skin : ndarray, H x W float32, optional
         The skin mask: spots are looked for only well inside it (mask >= 0.8, at least half
         a spot size from its edge), never on hairlines, jaw lines or lip borders.
+    moles : bool, optional
+        Also find moles and beauty marks (see the module's notes); pupils and nostrils
+        never. Needs `skin`.
+
+    Returns
+    -------
+    ndarray
+        H x W float32: 1 on a spot to heal fully, 0 where nothing is healed.
     """
     length = max(3, 2 * round(size / 2) + 1)
     if skin is None:
-        return _spots(image, length, sensitivity, None)
+        return _spots(image, length, sensitivity, None, False)
     box = bounding_box(skin >= 0.5, 2 * length + 2)  # only well inside the mask
     spots = np.zeros(skin.shape, np.float32)
     if box is not None:
-        spots[box] = _spots(image[box], length, sensitivity, skin[box])
+        spots[box] = _spots(image[box], length, sensitivity, skin[box], moles)
     return spots
 
 
-def _spots(image, length, sensitivity, skin):
+def _spots(image, length, sensitivity, skin, moles):
     """:func:`spot_map` of `image` with line segments of `length` pixels."""
     grey = np.ascontiguousarray(luma(image))
     lifted = _directional(grey, length, ndi.grey_closing, np.minimum)
@@ -65,29 +102,100 @@ def _spots(image, length, sensitivity, skin):
         red = np.ascontiguousarray(image[:, :, 0] - image[:, :, 1])
         lowered = _directional(red, length, ndi.grey_opening, np.maximum)
         np.maximum(spots, ramp(red - lowered, *(t / sensitivity for t in REDNESS)), out=spots)
-    _drop_elongated(spots, 1.5 * length)
-    spots = ndi.grey_dilation(spots, size=(3, 3))  # the spot's rim too
     # Pupils, nostrils, moles: darker than any blemish (any shape), and a margin around them.
     background = ndi.grey_closing(grey, size=(length, length), mode="nearest")
     feature = ramp((background - grey) / np.maximum(background, 0.02), *FEATURE_DARKNESS)
-    near = ndi.maximum_filter(feature, size=length, mode="nearest")
-    spots *= 1.0 - near
-    if skin is not None:
-        spots *= ndi.minimum_filter(ramp(skin, 0.5, 0.8), size=length, mode="nearest")
+    # the skin's luma around (sure skin, over four spot sizes): what a blemish's ring matches
+    sure = np.ones_like(grey) if skin is None else ramp(skin, 0.5, 0.8)
+    level = ndi.uniform_filter(grey * sure, 4 * length + 1, mode="nearest")
+    level /= np.maximum(ndi.uniform_filter(sure, 4 * length + 1, mode="nearest"), 1e-3)
+    if moles:
+        _drop_moles(feature, grey, level, skin, length)
+    keep = 1.0 - ndi.maximum_filter(feature, size=length, mode="nearest")
+    if skin is not None:  # only well inside the mask
+        keep *= ndi.minimum_filter(sure, size=length, mode="nearest")
+    healed = ndi.maximum_filter(keep, size=3) > 0
+    _drop_non_blemishes(spots, grey, level, length, healed)
+    spots = ndi.grey_dilation(spots, size=(3, 3))  # the spot's rim too
+    spots *= keep
     return spots
 
 
-def _drop_elongated(spots: np.ndarray, longest: float) -> None:
-    """Zero the blobs of `spots` (above 0.3) that reach further than `longest` pixels in
-    either direction: folds, lash lines, contours at angles the four line closings miss."""
+def _drop_non_blemishes(spots, grey, level, length: int, healed) -> None:
+    """Zero the blobs of `spots` (above 0.3) that are not blemishes, with the fainter
+    spot pixels around them: those longer than 1.5 `length` in either direction (folds,
+    lash lines, contours at angles the four line closings miss) and those next to
+    something other than even skin (:func:`_uneven`; tested only where `healed`)."""
     labels, count = ndi.label(spots > 0.3)
-    if count == 0:
-        return
-    long = np.zeros(count + 1, bool)
+    drop = np.zeros(count + 1, bool)
+    tested = np.zeros(count + 1, bool)
+    tested[labels[healed]] = True
     for index, box in enumerate(ndi.find_objects(labels), start=1):
-        if box is not None and max(b.stop - b.start for b in box) > longest:
-            long[index] = True
-    spots[long[labels]] = 0.0
+        if box is not None:
+            longest = max(b.stop - b.start for b in box)
+            drop[index] = longest > 1.5 * length or (
+                tested[index] and _uneven(grey, level, box, length)
+            )
+    if not drop.any():
+        return
+    dropped = drop[labels]
+    faint, _ = ndi.label(spots > 0)
+    attached = np.zeros(faint.max() + 1, bool)
+    attached[faint[dropped]] = True
+    attached[0] = False
+    spots[dropped | (attached[faint] & (spots <= 0.3))] = 0.0
+
+
+def _drop_moles(feature, grey, level, skin, length: int) -> None:
+    """Zero the blobs of `feature` (very dark blobs) that are moles: small, round, on sure
+    skin all around and on even skin (see the module's notes)."""
+    if skin is None:  # nothing is sure skin
+        return
+    labels, _ = ndi.label(feature > 0)
+    mole = np.zeros(labels.max() + 1, bool)
+    for index, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is None:
+            continue
+        short, long = sorted(b.stop - b.start for b in box)
+        if long > MOLE_SIZE * length or long > MOLE_ASPECT * short:
+            continue
+        around = _grow(box, length, labels.shape)
+        even = not _uneven(grey, level, box, length)
+        mole[index] = even and skin[around].min() >= MOLE_SKIN
+    feature[mole[labels]] = 0.0
+
+
+def _grow(box, margin, shape):
+    """`box` (slices) grown by `margin` pixels on each side, within `shape`."""
+    grown = zip(box, shape, strict=True)
+    return tuple(slice(max(0, b.start - margin), min(n, b.stop + margin)) for b, n in grown)
+
+
+def _uneven(grey, level, box, length) -> bool:
+    """Whether the skin around the blob in `box` is not even: in the ring from 3 to
+    `length` pixels out of the box, luma's 5th percentile more than `SURROUND[0]` below
+    the ring's median, or its 95th percentile or the skin's `level` around more than
+    `SURROUND[1]` off it (teeth and the white of the eye are even, but not at the skin's
+    level)."""
+    around = _grow(box, length, grey.shape)
+    inner = tuple(
+        slice(i.start - a.start, i.stop - a.start)
+        for i, a in zip(_grow(box, 2, grey.shape), around, strict=True)
+    )
+    ring = np.ones(grey[around].shape, bool)
+    ring[inner] = False
+    values = grey[around][ring]
+    if values.size == 0:
+        return False
+    values.sort()
+    last = values.size - 1
+    low, middle, high = values[[round(0.05 * last), round(0.5 * last), round(0.95 * last)]]
+    unit = max(middle, 0.02)
+    # teeth, the white of the eye, a highlight; not at the skin's luma around
+    if max(high - middle, abs(level[box].mean() - middle)) > SURROUND[1] * unit:
+        return True
+    # lashes, a nostril's rim, the mouth's shadow
+    return middle - low > SURROUND[0] * unit
 
 
 def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndarray) -> None:

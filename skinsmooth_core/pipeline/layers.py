@@ -92,7 +92,9 @@ def base_options(method, radius, factor, user):
     return defaults
 
 
-def retouch_layers(small, skin, filter_fn, user_options, method, scale, factor, texture, blemish):
+def retouch_layers(
+    small, skin, filter_fn, user_options, method, scale, factor, texture, blemish, moles=False
+):
     """The working layer E = S - keep * D and the fraction `keep` of finer detail to keep.
 
     S = D + (S' - D'), where D' is the working image D with the non-skin
@@ -104,6 +106,7 @@ def retouch_layers(small, skin, filter_fn, user_options, method, scale, factor, 
     applying only the correction S' - D' keeps the border pixels' own colour
     (no skin-coloured fringe outside it). Detail finer than the working grid
     is kept in the proportion `texture`, and whole on edges (eyes, lips, hair).
+    `moles`: moles are healed too (:func:`~.heal.spot_map`).
     """
     # Sizes beyond the working image show nothing new and cost in proportion to their size:
     # the smoothing radius (the largest size, with the spot size) is capped at its larger side.
@@ -126,7 +129,7 @@ def retouch_layers(small, skin, filter_fn, user_options, method, scale, factor, 
         spot_size = min(SPOT_SIZE * scale / factor, MAX_SPOT_SIZE)
         # up to 0.5 `blemish` is the healing's opacity; above, fainter spots count too
         sensitivity = 1.0 + 0.5 * max(0.0, blemish - 0.5)
-        spots = spot_map(source, spot_size, sensitivity, skin)
+        spots = spot_map(source, spot_size, sensitivity, skin, moles)
         spots *= np.float32(min(1.0, 2.0 * blemish))
         fill_spots(base, spots, spot_size, source)
         fine *= ((1.0 - spots) * texture)[:, :, None]

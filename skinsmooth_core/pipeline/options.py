@@ -16,7 +16,7 @@ from .._image import check_float
 from .layers import METHODS, filter_function
 from .mask import MASK_SOURCES
 from .presets import PRESETS
-from .smooth import check_scale, smooth_skin
+from .smooth import check_scale, check_switch, smooth_skin
 
 __all__ = [
     "AMOUNTS",
@@ -28,7 +28,9 @@ __all__ = [
     "OPTIONS",
     "PRESET",
     "SCALE",
+    "SWITCHES",
     "Scale",
+    "Switch",
     "check_options",
     "defaults",
 ]
@@ -57,6 +59,21 @@ class Amount:
     def check(self, value) -> float:
         """`value` as a float, or a ValueError naming the option and its range."""
         return check_float(value, self.name, minimum=self.minimum, maximum=self.maximum)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """An on/off option; `flag` is the command's ``--flag`` (``--no-flag`` turns it off)."""
+
+    name: str
+    label: str
+    help: str
+    default: bool
+    flag: str
+
+    def check(self, value) -> bool:
+        """`value` (True or False), or a ValueError naming the option."""
+        return check_switch(value, self.name)
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,16 @@ AMOUNTS = (
         _DEFAULT["tone"],
     ),
 )
+SWITCHES = (
+    Switch(
+        "moles",
+        "Heal moles",
+        "also heal moles and beauty marks (small, round, very dark, on skin all around); "
+        "pupils and nostrils never",
+        _DEFAULT["moles"],
+        flag="heal-moles",
+    ),
+)
 SCALE = Scale(
     "scale",
     "Scale",
@@ -188,7 +215,7 @@ PRESET = Choice(
     "medium",
     tuple(Entry(name, name.capitalize(), _PRESET_HELP.get(name, "")) for name in PRESETS),
 )
-OPTIONS = {option.name: option for option in (*AMOUNTS, SCALE, METHOD)}
+OPTIONS = {option.name: option for option in (*AMOUNTS, *SWITCHES, SCALE, METHOD)}
 
 
 def check_options(options: dict) -> dict:
@@ -197,8 +224,8 @@ def check_options(options: dict) -> dict:
     Parameters
     ----------
     options : dict
-        ``strength``, ``texture``, ``blemish``, ``tone``, ``scale``, ``method`` and the
-        method's filter options (e.g. ``eps`` for "guided").
+        ``strength``, ``texture``, ``blemish``, ``tone``, ``moles``, ``scale``, ``method``
+        and the method's filter options (e.g. ``eps`` for "guided").
 
     Returns
     -------

@@ -42,6 +42,7 @@ def smooth_skin(
     texture=0.35,
     blemish=0.5,
     tone=0.3,
+    moles=False,
     scale="auto",
     method="guided",
     **filter_options,
@@ -91,6 +92,10 @@ def smooth_skin(
         frequencies (patches smaller than about a third of the face) move towards the
         skin's own colour around them; luma (shading) is untouched. Independent of
         `strength`, like `blemish`.
+    moles : bool, optional
+        Also heal moles and beauty marks (small, round, very dark blobs on sure skin all
+        around), with the blemishes at their opacity (`blemish`). Default False: they
+        stay. Pupils, nostrils, lips and hairlines are never healed.
     scale : "auto" or float > 0, optional
         Size of the effect. 1 suits a face of about 110 px (a skin region of
         about 128 x 128 px); "auto" (default) derives it from the area of the
@@ -139,6 +144,7 @@ def smooth_skin(
     texture = check_float(texture, "texture", maximum=1.0)
     blemish = check_float(blemish, "blemish", maximum=1.0)
     tone = check_float(tone, "tone", maximum=1.0)
+    moles = check_switch(moles, "moles")
     scale = check_scale(scale)
     filter_fn = filter_function(method, filter_options)
     mask = check_mask(mask, image.shape[:2])
@@ -158,7 +164,7 @@ def smooth_skin(
     else:
         skin = small_mask
     layer, keep, heal = retouch_layers(
-        small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish
+        small, skin, filter_fn, filter_options, method, scale, factor, texture, blemish, moles
     )
     if full_mask is None and small_mask is None:
         small_mask = skin = np.ones(small.shape[:2], np.float32)
@@ -241,6 +247,13 @@ def working_plan(colour: np.ndarray, mask, scale) -> Plan:
     if small_mask is not None:  # a mask below 1/256 changes nothing visible: exactly 0
         small_mask[small_mask < 1.0 / 256] = 0.0
     return Plan(factor, small, small_mask, full_mask, float(scale), top)
+
+
+def check_switch(value, name: str) -> bool:
+    """Validate an on/off option (``moles``): True or False (numpy's too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_scale(scale):

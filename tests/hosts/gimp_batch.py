@@ -144,6 +144,10 @@ def case_rgb8_new_layer():
     return case(load("astronaut.png"), "rgb8_new_layer", **{"mask-source": "color"})
 
 
+def case_heal_moles():
+    return case(load("astronaut.png"), "heal_moles", **{"mask-source": "color", "heal-moles": True})
+
+
 def case_rgb16_in_place():
     return case(load("astronaut16.png"), "rgb16_in_place", output="in-place")
 

@@ -224,6 +224,15 @@ def test_same_result_as_the_core(gimp_run):
     assert difference.max() <= 2 and (difference > 1).mean() < 1e-3
 
 
+def test_heal_moles_reaches_the_core(gimp_run):
+    """The heal-moles argument is the core's ``moles``: the same result as the core's."""
+    assert _result(gimp_run, "heal_moles")["status"] == "success"
+    before, after = _pair(gimp_run, "heal_moles")
+    expected = smooth_skin(before, MASK, moles=True, **ARGS)
+    difference = np.abs(after.astype(np.int16) - expected)
+    assert difference.max() <= 2 and (difference > 1).mean() < 1e-3  # as for rgb8_new_layer
+
+
 def test_auto_mask_same_as_the_core_and_hair_unchanged(gimp_run):
     # "auto" in GIMP is the learned model when GIMP's deps have it and the model, else colour.
     model_in_gimp = _result(gimp_run, "model_only")["status"] == "success"
@@ -391,7 +400,9 @@ def test_missing_model_is_a_gimp_error(gimp_run):
 
 
 # The dialog's preview (case dialog_preview: a 1024 x 1024 portrait, strength 0.3, mask "auto").
-PREVIEW_OPTIONS = dict(texture=0.3, blemish=0.5, tone=0.4, scale="auto", method="guided")
+PREVIEW_OPTIONS = dict(
+    texture=0.3, blemish=0.5, tone=0.4, moles=False, scale="auto", method="guided"
+)
 
 
 @pytest.fixture(scope="module")

@@ -108,6 +108,17 @@ NUMBERS = (
         0.0,
     ),
 )
+# On/off arguments: (PDB name, the core's option, label, help, default).
+SWITCHES = (
+    (
+        "heal-moles",
+        "moles",
+        "Heal mo_les",
+        "Also heal moles and beauty marks (small, round, very dark, on skin all around); "
+        "pupils and nostrils never",
+        False,
+    ),
+)
 # PDB mask-source -> the core's mask source (GIMP applies the selection itself).
 SMOOTH_MASKS = {"auto": "auto", "model": "unet", "color": "color", "selection": "none"}
 # PDB output -> the core's retouch output.
@@ -118,7 +129,8 @@ RETOUCH_OUTPUTS = {
     "channel": "mask",
 }
 ARGUMENTS = (
-    "preset", "strength", "texture", "blemish", "tone", "scale", "method", "mask-source", "output"
+    "preset", "strength", "texture", "blemish", "tone", "heal-moles", "scale", "method",
+    "mask-source", "output",
 )  # fmt: skip
 AMOUNTS = ("strength", "texture", "blemish", "tone")  # 0-1 sliders, live for the custom preset
 # The preview: what it can show (view, label with a mnemonic free in the dialog), its delay.
@@ -224,6 +236,8 @@ def _options(pipeline, config):
         options = pipeline.preset_options(preset)
     else:
         options = {name: config.get_property(name) for name in AMOUNTS}
+    for name, option, *_ in SWITCHES:  # whatever the preset (presets leave them off)
+        options[option] = config.get_property(name)
     scale = config.get_property("scale")
     options["scale"] = "auto" if scale == 0 else scale
     options["method"] = config.get_property("method")
@@ -618,6 +632,8 @@ class SkinSmooth(Gimp.PlugIn):
         )
         for name, label, help_text, minimum, maximum, default in NUMBERS:
             procedure.add_double_argument(name, label, help_text, minimum, maximum, default, flags)
+        for name, _, label, help_text, default in SWITCHES:
+            procedure.add_boolean_argument(name, label, help_text, default, flags)
         procedure.add_choice_argument(
             "method",
             "Smoothing m_ethod",

@@ -82,11 +82,13 @@ class Settings:
     mask_source: str
     output: str = "new_layer"
     mask_output: str = "none"
+    moles: bool = False  # the core's switches (options.SWITCHES), off unless asked
 
     @classmethod
     def defaults(cls, options):
         """The core's defaults (those of smooth_skin)."""
         amounts = {amount.name: amount.default for amount in options.AMOUNTS}
+        switches = {switch.name: switch.default for switch in options.SWITCHES}
         scale = options.SCALE.default
         return cls(
             preset=options.PRESET.default,
@@ -94,6 +96,7 @@ class Settings:
             scale=0.0 if scale == "auto" else float(scale),
             mask_source=options.MASK.default,
             **amounts,
+            **switches,
         )
 
     def smooth_options(self, core, downscale=1):
@@ -103,7 +106,8 @@ class Settings:
         preview), so a fixed scale gives the same look there.
         """
         options = dict(core.presets.get(self.preset, {}))
-        options.update({amount.name: getattr(self, amount.name) for amount in core.options.AMOUNTS})
+        for option in (*core.options.AMOUNTS, *core.options.SWITCHES):
+            options[option.name] = getattr(self, option.name)
         options["method"] = self.method
         if self.scale > 0:
             options["scale"] = self.scale / downscale
@@ -115,6 +119,9 @@ class Settings:
         values = {}
         for key, default in asdict(cls.defaults(options)).items():
             text = app.readSetting(SETTINGS_GROUP, key, str(default))
+            if isinstance(default, bool):  # bool("False") is True
+                values[key] = {"True": True, "False": False}.get(text, default)
+                continue
             try:
                 values[key] = type(default)(text)
             except ValueError:
@@ -229,6 +236,11 @@ class SkinSmoothingDialog(QDialog):
             widget = self.amounts[amount.name] = Amount(amount.name)
             widget.setToolTip(amount.help[:1].upper() + amount.help[1:])
             widget.setValue(getattr(settings, amount.name))
+        self.switches = {}
+        for switch in options.SWITCHES:
+            widget = self.switches[switch.name] = QCheckBox(switch.label, objectName=switch.name)
+            widget.setToolTip(switch.help[:1].upper() + switch.help[1:])
+            widget.setChecked(getattr(settings, switch.name))
         self.method = QComboBox(objectName="method")
         methods = {entry.value: entry.label for entry in options.METHOD.entries}
         _add_items(self.method, methods, settings.method)
@@ -289,6 +301,8 @@ class SkinSmoothingDialog(QDialog):
         form.addRow(f"{options.PRESET.label}:", self.preset)
         for amount in options.AMOUNTS:
             form.addRow(f"{amount.label}:", self.amounts[amount.name])
+        for switch in options.SWITCHES:
+            form.addRow("", self.switches[switch.name])
         form.addRow(f"{options.METHOD.label}:", self.method)
         form.addRow(f"{options.SCALE.label}:", self.scale)
         form.addRow(f"{options.MASK.label}:", self.mask_source)
@@ -312,6 +326,8 @@ class SkinSmoothingDialog(QDialog):
         self.preset.currentIndexChanged.connect(self._preset_chosen)
         for amount in self.amounts.values():
             amount.valueChanged.connect(self._edited)
+        for switch in self.switches.values():
+            switch.toggled.connect(self._edited)
         self.method.currentIndexChanged.connect(self._edited)
         self.scale.valueChanged.connect(self._edited)
         for combo in (self.mask_source, self.output, self.mask_output):
@@ -333,6 +349,7 @@ class SkinSmoothingDialog(QDialog):
             output=self.output.currentData(),
             mask_output=self.mask_output.currentData(),
             **{name: amount.value() for name, amount in self.amounts.items()},
+            **{name: switch.isChecked() for name, switch in self.switches.items()},
         )
 
     def _preset_chosen(self):
@@ -345,6 +362,8 @@ class SkinSmoothingDialog(QDialog):
             for key, amount in self.amounts.items():
                 if key in options:
                     amount.setValue(options[key])
+            for switch in self.core.options.SWITCHES:  # presets leave them at the default
+                self.switches[switch.name].setChecked(options.get(switch.name, switch.default))
             if "method" in options and self.method.findData(options["method"]) >= 0:
                 self.method.setCurrentIndex(self.method.findData(options["method"]))
             scale = options.get("scale", "auto")

@@ -18,6 +18,7 @@ from krita import Extension, InfoObject, Krita, Selection
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialogButtonBox,
     QMessageBox,
@@ -120,6 +121,8 @@ class Driver:
                     index = widget.findData(value)
                     assert index >= 0, f"{key}: no item {value!r}"
                     widget.setCurrentIndex(index)
+                elif isinstance(widget, QCheckBox):
+                    widget.setChecked(value)
                 else:
                     widget.findChild(QSpinBox).setValue(int(round(value * 100)))
 
@@ -282,7 +285,7 @@ class Driver:
         original = [n for n in doc.topLevelNodes() if n.name() == original.name()][0]
         doc.setActiveNode(original)
         before_ids = self.ids(doc)
-        in_place = dict(settings, output="in_place", mask_output="selection")
+        in_place = dict(settings, output="in_place", mask_output="selection", moles=True)
         before = self.dump(original, "f32_before", doc)
         seen = self.run_action(self.fill_and_click(in_place, QDialogButtonBox.Ok))
         doc.waitForDone()

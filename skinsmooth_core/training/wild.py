@@ -104,6 +104,8 @@ class Scores:
         out = {
             "photos": len(counts),
             "f1": float(2 * tp / max(2 * tp + fp + fn, 1)),
+            "precision": float(tp / max(tp + fp, 1)),
+            "recall": float(tp / max(tp + fn, 1)),
             "median_f1": float(np.median(f1s)),
             "under_0.4": int(np.count_nonzero(f1s < 0.4)),
             "many_regions": len(self.many),
@@ -150,16 +152,17 @@ def format_wild(results: dict) -> str:
     """Markdown tables: per set and per region size, one row per method and set."""
     bins = [size_bin_name(low, high) for low, high in SIZE_BINS]
     lines = [
-        "| method | set | photos | F1 | median F1 | F1 < 0.4 | 8+ regions: photos, median F1, "
-        "< 0.4 | mask inside skin | mask on far not-skin |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | set | photos | F1 | precision | recall | median F1 | F1 < 0.4 "
+        "| 8+ regions: photos, median F1, < 0.4 | mask inside skin | mask on far not-skin |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, by_set in results.items():
         for key, s in by_set.items():
             if key == "seconds":
                 continue
             lines.append(
-                f"| {method} | {key} | {s['photos']} | {s['f1']:.3f} | {s['median_f1']:.3f} "
+                f"| {method} | {key} | {s['photos']} | {s['f1']:.3f} | {s['precision']:.3f} "
+                f"| {s['recall']:.3f} | {s['median_f1']:.3f} "
                 f"| {s['under_0.4']} | {s['many_regions']}, {s['many_median_f1']:.3f}, "
                 f"{s['many_under_0.4']} | {s['inside_mean']:.3f} | {s['far_mean']:.4f} |"
             )

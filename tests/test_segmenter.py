@@ -239,18 +239,21 @@ def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
     import json
     import shutil
 
-    model = tmp_path / "stretched.tflite"
-    shutil.copy(segmenter.model_path, model)
-    info = dict(segmenter.info, soft_range=[0.2, 0.8])
-    model.with_suffix(".json").write_text(json.dumps(info))
-    stretched = SkinSegmenter(model, num_threads=2)
+    def copy(name, soft_range):
+        model = tmp_path / f"{name}.tflite"
+        shutil.copy(segmenter.model_path, model)
+        info = dict(segmenter.info, soft_range=soft_range)
+        model.with_suffix(".json").write_text(json.dumps(info))
+        return model
+
+    raw = SkinSegmenter(copy("raw", [0.0, 1.0]), num_threads=2)
+    stretched = SkinSegmenter(copy("stretched", [0.2, 0.8]), num_threads=2)
     # On a photo of at most 3 model inputs across, without refinement and zoom, nothing
     # is resized after the stretch: the same float32 operations on the same values.
     options = dict(refine=False, zoom=False)
-    raw = segmenter.predict(astronaut, **options)
-    expected = np.clip((raw - np.float32(0.2)) * np.float32(1 / (0.8 - 0.2)), 0, 1)
+    expected = raw.predict(astronaut, **options)
+    expected = np.clip((expected - np.float32(0.2)) * np.float32(1 / (0.8 - 0.2)), 0, 1)
     np.testing.assert_array_equal(stretched.predict(astronaut, **options), expected)
 
-    model.with_suffix(".json").write_text(json.dumps(dict(info, soft_range=[0.8, 0.2])))
     with pytest.raises(SegmenterUnavailable, match="soft_range"):
-        SkinSegmenter(model)
+        SkinSegmenter(copy("wrong", [0.8, 0.2]))

@@ -99,10 +99,11 @@ def _noop(*_):
     return None
 
 
-def _peak_rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory line of /proc/self/status in MB: "VmHWM:" (peak RSS) or "VmRSS:" (now)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -162,20 +163,12 @@ def worker_memory_45mp(folder: str) -> tuple[float, float, float]:
         small = os.path.join(folder, "warm.jpg")
         write_image(small, make_photo(1.0, seed=2), quality=95)
         retouch_batch([small], os.path.join(folder, "warm-out"), client)
-        before = list(client.run(_peak_rss_now).values())[0]
+        before = list(client.run(_status_mb, "VmRSS:").values())[0]
         client.run(_reset_peak)
         [outcome] = retouch_batch([source], os.path.join(folder, "big-out"), client)
         assert outcome.status == "done", outcome.error
-        peak = list(client.run(_peak_rss_mb).values())[0]
+        peak = list(client.run(_status_mb, "VmHWM:").values())[0]
     return before, peak, outcome.seconds
-
-
-def _peak_rss_now() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

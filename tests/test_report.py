@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from skinsmooth_core.batch import REPORT_COLUMNS, retouch_batch
+from skinsmooth_core.batch._jobs import plan, remove_leftovers
 from skinsmooth_core.cli import main
-from skinsmooth_core.cli._jobs import plan, remove_leftovers
 from skinsmooth_core.io import read_image, write_image
 from skinsmooth_core.pipeline import auto_scale, smooth_skin, smooth_skin_info
 

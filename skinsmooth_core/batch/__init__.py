@@ -30,7 +30,8 @@ import csv
 import os
 from collections.abc import Callable, Iterable, Iterator
 
-from ..cli._jobs import (
+from ..io import DEFAULT_PIXEL_LIMIT
+from ._jobs import (
     Outcome,
     Settings,
     Task,
@@ -42,7 +43,6 @@ from ..cli._jobs import (
     skipped,
     up_to_date,
 )
-from ..io import DEFAULT_PIXEL_LIMIT
 
 __all__ = [
     "CLUSTER_HINT",

@@ -15,8 +15,8 @@ import numpy as np
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ..cli._jobs import Outcome, Settings, Task, process
 from . import ClusterError
+from ._jobs import Outcome, Settings, Task, process
 
 PLUGIN = "skinsmooth"
 NANNY_ENVIRON = "distributed.nanny.pre-spawn-environ"

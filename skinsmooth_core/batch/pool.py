@@ -17,8 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from ..cli._jobs import Outcome, Settings, Task, init_worker, process_in_worker, targets_of
 from ..io import remove_partial
+from ._jobs import Outcome, Settings, Task, init_worker, process_in_worker, targets_of
 
 __all__ = ["run_pool"]
 

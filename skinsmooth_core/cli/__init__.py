@@ -26,8 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .. import __version__
-from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS
-from ._jobs import (
+from ..batch._jobs import (
     DEMO,
     Outcome,
     Settings,
@@ -40,6 +39,7 @@ from ._jobs import (
     skipped,
     up_to_date,
 )
+from ..io import DEFAULT_PIXEL_LIMIT, WRITE_FORMATS
 from ._progress import Progress
 
 __all__ = ["build_parser", "main"]

@@ -15,6 +15,12 @@ def _log(message: str) -> None:
     print(time.strftime("%H:%M:%S"), message, flush=True)
 
 
+def _write_json(path, data) -> None:
+    """Write `data` as indented JSON to `path` (nothing when `path` is None)."""
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
+
+
 def _widths(text: str) -> tuple[int, ...]:
     return tuple(int(w) for w in text.split(","))
 
@@ -168,15 +174,14 @@ def main(argv=None) -> int:
             log=_log,
         )
         print(format_table(results))
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        _write_json(args.json, results)
         if args.record:
             info_path = Path(results["model"]).with_suffix(".json")
             info = json.loads(info_path.read_text())
             info.setdefault("metrics", {})[args.split] = {
                 method: results[method] for method in ("unet", "color")
             }
-            info_path.write_text(json.dumps(info, indent=2) + "\n")
+            _write_json(info_path, info)
     elif args.command == "wild":
         from .wild import benchmark, default_methods, format_wild, save_examples
 
@@ -193,8 +198,7 @@ def main(argv=None) -> int:
             log=_log,
         )
         print(format_wild(results))
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        _write_json(args.json, results)
     else:
         from .export import export as run
 

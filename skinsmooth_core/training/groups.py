@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .data import IGNORE
+from .data import IGNORE, Sample
 
 
 def _scaled(image: np.ndarray, mask: np.ndarray, height: int, width: int):
@@ -125,3 +125,13 @@ def mosaic_view(samples, size: int, rng: np.random.Generator):
     return compose_group(
         samples, rng, height=size, width=size, people=(2, 16), scale=(0.06, 0.6), relative=True
     )[:2]
+
+
+def group_samples(samples, count: int, seed: int = 1000, height: int = 480, width: int = 640):
+    """`count` synthetic groups of 2 to 20 of `samples` (whole photos at 10-50 %), as samples."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for index in range(count):
+        image, mask, _ = compose_group(samples, rng, height=height, width=width)
+        groups.append(Sample(f"group{index}", "groups", image, mask, np.zeros((0, 2), int)))
+    return groups

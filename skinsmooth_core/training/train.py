@@ -15,10 +15,10 @@ import numpy as np
 from PIL import Image
 
 from ..masks.segmenter import letterbox
-from .data import IGNORE, Sample, TintedNegatives, load_split
+from .data import IGNORE, TintedNegatives, load_split
 from .evaluate import pixel_counts, summarize
 from .from_tflite import keras_from_tflite
-from .groups import compose_group
+from .groups import group_samples
 from .model import SLIM, get_unet_256
 from .sampler import BatchSampler
 
@@ -52,16 +52,6 @@ def letterboxed_labels(samples, size: int):
         images.append(canvas)
         labels.append(mask.astype(np.uint8))
     return np.stack(images), np.stack(labels)
-
-
-def group_samples(samples, count: int, seed: int = 1000, height: int = 480, width: int = 640):
-    """`count` synthetic groups of 2 to 20 of `samples` (whole photos at 10-50 %), as samples."""
-    rng = np.random.default_rng(seed)
-    groups = []
-    for index in range(count):
-        image, mask, _ = compose_group(samples, rng, height=height, width=width)
-        groups.append(Sample(f"group{index}", "groups", image, mask, np.zeros((0, 2), int)))
-    return groups
 
 
 def _prefetch(sampler: BatchSampler, depth: int = 6):

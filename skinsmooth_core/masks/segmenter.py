@@ -307,9 +307,10 @@ class SkinSegmenter:
             shorter side), which sees people twice as large, and blend the
             tiles and the whole-photo pass with weights that fade out towards
             each tile's inner edges, so there are no seams. Default: the
-            model's JSON ``detail`` (true if absent). It helps a model trained
-            on whole photos find small people; the shipped model, trained on
-            synthetic groups too, does better without it (``models/MODEL_CARD.md``).
+            model's JSON ``detail`` (true if absent). It helps the shipped model,
+            trained on whole photos, find small people in groups; a model
+            trained on synthetic groups may do better without it (see
+            ``models/MODEL_CARD.md``, "Photos in the wild").
 
         Returns
         -------

@@ -36,6 +36,7 @@ from ._jobs import (
     Settings,
     Task,
     UsageError,
+    check_settings,
     expand_inputs,
     plan,
     process,
@@ -242,8 +243,6 @@ def _settings(preset, mask, quality, overwrite, max_megapixels, smooth_options) 
 
 
 def _check_settings(settings: Settings) -> None:
-    from ..cli import check_settings
-
     try:
         check_settings(settings.smooth, settings.mask)
     except UsageError as exc:

@@ -80,6 +80,22 @@ class Outcome:
         return "failed" if self.error else "skipped" if self.skipped else "done"
 
 
+def check_settings(smooth: dict, mask: str) -> None:
+    """Validate the retouch's options once, before any file (a UsageError naming the
+    option), and that the learned mask is there when it is required."""
+    from ..pipeline.options import MASK, check_options
+
+    try:
+        check_options(smooth)
+        MASK.check(mask)
+        if mask == "unet":
+            from ..masks.segmenter import default_segmenter
+
+            default_segmenter()
+    except (ValueError, ImportError, RuntimeError) as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
+
+
 def expand_inputs(patterns: list[str]) -> tuple[list[str], bool]:
     """Expand folders (their image files, sorted) and globs; return (files, is_batch).
 

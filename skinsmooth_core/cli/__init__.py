@@ -32,6 +32,7 @@ from ..batch._jobs import (
     Settings,
     Task,
     UsageError,
+    check_settings,
     expand_inputs,
     plan,
     process,
@@ -242,22 +243,6 @@ def _smooth_options(args) -> dict:
         if value is not None:
             chosen[name] = value
     return chosen
-
-
-def check_settings(smooth: dict, mask: str) -> None:
-    """Validate the retouch's options once, before any file (a UsageError naming the
-    option), and that the learned mask is there when it is required."""
-    from ..pipeline.options import MASK, check_options
-
-    try:
-        check_options(smooth)
-        MASK.check(mask)
-        if mask == "unet":
-            from ..masks.segmenter import default_segmenter
-
-            default_segmenter()
-    except (ValueError, ImportError, RuntimeError) as exc:
-        raise UsageError(" ".join(str(exc).split())) from None
 
 
 def _run(args) -> int:

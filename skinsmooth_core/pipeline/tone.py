@@ -12,10 +12,9 @@ zero luma: shading, shape and texture stay.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .._pixelwise import luma
-from .._resample import area_downsample
+from .._resample import BilinearUpsampler, area_downsample
 from ._blur import bounding_box, box_gaussian
 
 MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast
@@ -59,9 +58,8 @@ def _shift(image, skin, sigma, amount):
     planes = box_gaussian(area_downsample(planes, step, 1.0), sigma / step)
     around = planes[:, :, :3] / np.maximum(planes[:, :, 3:], 1e-4)
     if step > 1:
-        zoom = (image.shape[0] / around.shape[0], image.shape[1] / around.shape[1], 1)
-        around = ndi.zoom(around, zoom, order=1, mode="nearest", grid_mode=True)
-        around = around[: image.shape[0], : image.shape[1]]
+        upsampler = BilinearUpsampler(image.shape[:2], around.shape[:2], step)
+        around = upsampler.strip(around, 0, image.shape[0])
     around -= chroma
     around *= np.float32(amount)
     # only on sure skin (mask 0.5 -> 0.8), where blotches are: not on what a soft mask

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._parallel import for_strips
 from .._resample import BilinearUpsampler
+from ..filters._jit import jit
 
 __all__ = ["opacity", "blend"]
 
@@ -29,8 +30,8 @@ def blend(
     blocks are all 0 are copied without arithmetic.
     """
     height, width, channels = colour.shape
-    work_dtype = np.float64 if colour.dtype == np.float64 else np.float32
     out = np.empty_like(colour)
+    float64 = colour.dtype == np.float64  # computed in float64, else float32
     small_shape = layer.shape[:2]
     upsampler = BilinearUpsampler((height, width), small_shape, factor)
     offset = np.float32(0.5 if max_value != 1.0 else 0.0)
@@ -60,6 +61,10 @@ def blend(
         low, high = 0.0, max_value
     else:
         low, high = min(0.0, float(colour.min())), max(1.0, float(colour.max()))
+    mask = np.zeros((0, 0), np.float32) if full_mask is None else full_mask
+    low, high = (
+        (np.float64(low), np.float64(high)) if float64 else (np.float32(low), np.float32(high))
+    )
 
     def work(start, stop):
         spans = np.flatnonzero(active[upsampler.rows(start, stop)].any(axis=0))
@@ -69,22 +74,64 @@ def blend(
         first, last = upsampler.columns(spans[0], spans[-1] + 1)
         out[start:stop, :first] = colour[start:stop, :first]
         out[start:stop, last:] = colour[start:stop, last:]
-        x = colour[start:stop, first:last]
-        upsampled = upsampler.strip(planes, start, stop, (first, last))
-        weight, detail = upsampled[:, :, channels : channels + 1], upsampled[:, :, :channels]
-        if full_mask is not None:
-            mask = full_mask[start:stop, first:last, None]
-            alpha = mask * upsampled[:, :, channels + 1 : channels + 2]
-            weight *= -alpha
-            weight += 1.0
-            detail *= alpha
-            detail += offset
-            if shift is not None:
-                detail += mask * upsampled[:, :, channels + 2 :]
-        x = np.multiply(x, weight, dtype=work_dtype)
-        x += detail
-        np.clip(x, low, high, out=x)
-        out[start:stop, first:last] = x
+        _blend_rows(colour, out, planes, mask, start, stop, first, last, factor, offset, low, high)
 
     for_strips(work, height, 4 * width)  # about 4 bytes of each plane per pixel
     return out
+
+
+@jit
+def _blend_rows(colour, out, planes, mask, start, stop, first, last, factor, offset, low, high):
+    """Rows ``start:stop``, columns ``first:last`` of :func:`blend`: `planes` upsampled
+    bilinearly (as :class:`~skinsmooth_core._resample.BilinearUpsampler`, a small row at
+    a time) and applied to `colour`, written to `out`. An empty `mask`: planes A and w;
+    else the caller's full-size mask with planes S - k D, 1 - k, opacity (and the shift)."""
+    small_height, small_width, count = planes.shape
+    channels = colour.shape[2]
+    full = mask.shape[0] > 0
+    shifted = full and count == 2 * channels + 2
+    # each output column's two small columns (relative to the first one read) and weight
+    span = last - first
+    lefts = np.empty(span, np.intp)
+    rights = np.empty(span, np.intp)
+    acrosses = np.empty(span, np.float32)
+    for i in range(span):
+        at = min(max((first + i + 0.5) / factor - 0.5, 0.0), small_width - 1.0)
+        lefts[i] = int(at)
+        rights[i] = min(int(at) + 1, small_width - 1)
+        acrosses[i] = at - int(at)
+    base = lefts[0]
+    lefts -= base
+    rights -= base
+    row = np.empty((rights[span - 1] + 1, count), np.float32)
+    for y in range(start, stop):
+        at = min(max((y + 0.5) / factor - 0.5, 0.0), small_height - 1.0)
+        top = int(at)
+        bottom = min(top + 1, small_height - 1)
+        down = np.float32(at - top)
+        for j in range(row.shape[0]):
+            for p in range(count):
+                upper = planes[top, base + j, p]
+                row[j, p] = upper + (planes[bottom, base + j, p] - upper) * down
+        for i in range(span):
+            left, right, across = lefts[i], rights[i], acrosses[i]
+            x = first + i
+            if full:
+                alpha = row[left, channels + 1]
+                alpha = mask[y, x] * (alpha + (row[right, channels + 1] - alpha) * across)
+                detail = row[left, channels]
+                weight = np.float32(1.0) - alpha * (
+                    detail + (row[right, channels] - detail) * across
+                )
+            else:
+                weight = row[left, channels]
+                weight += (row[right, channels] - weight) * across
+            for c in range(channels):
+                add = row[left, c]
+                add += (row[right, c] - add) * across
+                if full:
+                    add = alpha * add + offset
+                    if shifted:
+                        more = row[left, channels + 2 + c]
+                        add += mask[y, x] * (more + (row[right, channels + 2 + c] - more) * across)
+                out[y, x, c] = min(max(colour[y, x, c] * weight + add, low), high)

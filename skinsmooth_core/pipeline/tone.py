@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._parallel import for_strips
 from .._pixelwise import luma
 from .._resample import BilinearUpsampler, area_downsample
 from ._blur import bounding_box, box_gaussian
@@ -50,17 +51,35 @@ def tone_shift(image: np.ndarray, skin: np.ndarray, sigma: float, amount: float)
 
 
 def _shift(image, skin, sigma, amount):
-    chroma = image - luma(image)[:, :, None]  # luma 0 per pixel
     weight = np.ascontiguousarray(skin, dtype=np.float32)
-    # the mean around is smooth at `sigma`: computed on blocks of about sigma / 4 pixels
+    # the skin's chroma around, smooth at `sigma`: computed on blocks of about sigma / 4
+    # pixels, then upsampled strip by strip
     step = max(1, int(sigma // 4))
-    planes = np.concatenate([chroma * weight[:, :, None], weight[:, :, None]], axis=2)
+    planes = np.empty(image.shape[:2] + (4,), np.float32)
+    planes[:, :, :3] = _chroma(image)
+    planes[:, :, :3] *= weight[:, :, None]
+    planes[:, :, 3] = weight
     planes = box_gaussian(area_downsample(planes, step, 1.0), sigma / step)
     around = planes[:, :, :3] / np.maximum(planes[:, :, 3:], 1e-4)
-    if step > 1:
-        upsampler = BilinearUpsampler(image.shape[:2], around.shape[:2], step)
-        around = upsampler.strip(around, 0, image.shape[0])
-    around -= chroma
+    upsampler = BilinearUpsampler(image.shape[:2], around.shape[:2], step)
+    shift = np.empty(image.shape, np.float32)
+
+    def work(start, stop):
+        part = upsampler.strip(around, start, stop)
+        shift[start:stop] = _evening(part, image[start:stop], weight[start:stop], amount)
+
+    for_strips(work, image.shape[0], 64 * image.shape[1])  # about 16 floats a pixel
+    return shift
+
+
+def _chroma(image):
+    """Colour minus luma, per channel (luma 0 per pixel)."""
+    return image - luma(image)[:, :, None]
+
+
+def _evening(around, image, weight, amount):
+    """The shift of `image`'s chroma towards the chroma `around` it (in place in `around`)."""
+    around -= _chroma(image)
     around *= np.float32(amount)
     # only on sure skin (mask 0.5 -> 0.8), where blotches are: not on what a soft mask
     # edge half includes (a visor, a wall), whose chroma is far from the skin's

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import for_strips
-from .._pixelwise import luma
+from .._pixelwise import LUMA_WEIGHTS, luma
 from .._resample import BilinearUpsampler, area_downsample
+from ..filters._jit import jit
 from ._blur import bounding_box, box_gaussian
 
 MAX_SHIFT = 0.06  # on [0, 1]: about 15 levels of 8 bits, the size of a blotch's colour cast
@@ -77,19 +78,32 @@ def _chroma(image):
     return image - luma(image)[:, :, None]
 
 
+@jit
 def _evening(around, image, weight, amount):
-    """The shift of `image`'s chroma towards the chroma `around` it (in place in `around`)."""
-    around -= _chroma(image)
-    around *= np.float32(amount)
-    # only on sure skin (mask 0.5 -> 0.8), where blotches are: not on what a soft mask
-    # edge half includes (a visor, a wall), whose chroma is far from the skin's
-    around *= np.clip((weight - 0.5) * (1.0 / 0.3), 0.0, 1.0)[:, :, None]
-    # scaled down (all channels alike: luma stays 0) to an evening, at most MAX_SHIFT per
-    # channel, and where it would leave [0, 1]
-    largest = np.abs(around).max(axis=2)
-    around *= np.minimum(1.0, MAX_SHIFT / np.maximum(largest, 1e-12))[:, :, None]
-    room = np.where(around > 0, 1.0 - image, image)
-    need = np.abs(around)
-    limit = np.min(np.where(need > room, room / np.maximum(need, 1e-12), 1.0), axis=2)
-    around *= np.clip(limit, 0.0, 1.0)[:, :, None]
+    """The shift of `image`'s chroma towards the chroma `around` it (in place in `around`):
+    `amount` of the difference, only on sure skin (`weight` 0.5 -> 0.8, not on what a soft
+    mask edge half includes: a visor, a wall), scaled down (all channels alike, so luma
+    stays 0) to at most MAX_SHIFT per channel and to where ``image`` plus it stays in
+    [0, 1]."""
+    height, width = weight.shape
+    red, green, blue = LUMA_WEIGHTS
+    for y in range(height):
+        for x in range(width):
+            r, g, b = image[y, x, 0], image[y, x, 1], image[y, x, 2]
+            grey = red * r + green * g + blue * b
+            sure = min(max((weight[y, x] - 0.5) * (1.0 / 0.3), 0.0), 1.0) * amount
+            largest = 0.0
+            for c in range(3):
+                around[y, x, c] = (around[y, x, c] - (image[y, x, c] - grey)) * sure
+                largest = max(largest, abs(around[y, x, c]))
+            scale = 1.0 if largest <= MAX_SHIFT else MAX_SHIFT / largest
+            limit = 1.0
+            for c in range(3):
+                need = abs(around[y, x, c]) * scale
+                room = 1.0 - image[y, x, c] if around[y, x, c] > 0 else image[y, x, c]
+                if need > room:
+                    limit = min(limit, max(room, 0.0) / max(need, 1e-12))
+            scale *= limit
+            for c in range(3):
+                around[y, x, c] *= scale
     return around

@@ -7,9 +7,10 @@ from bounds import U32, U64, gamma, opencv_guided, ours_guided, output, running_
 from conftest import DTYPES, as_dtype, image_arrays, image_shapes, with_channels
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage as ndi
 
 from skinsmooth_core._image import to_float
-from skinsmooth_core.filters import guided_filter
+from skinsmooth_core.filters import guided_filter, guided_upsample
 
 pytestmark = pytest.mark.numerical
 
@@ -350,3 +351,44 @@ def test_area_downsampling_matches_block_means():
     np.testing.assert_allclose(
         _downsample(image, 3), expected, rtol=0, atol=output(np.float32, gamma(10, U64))
     )
+
+
+@pytest.mark.parametrize("guide_dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("guide_channels, low_channels", [(3, 0), (1, 0), (3, 3)])
+@pytest.mark.parametrize("factor", [1, 3, 7])
+def test_guided_upsample_is_the_fast_filter_from_block_means(
+    astronaut_small, guide_dtype, guide_channels, low_channels, factor
+):
+    """guided_upsample of a map's block means is the fast guided filter of the map: the
+    same fit and upsampling, only the guide scaled after its block means instead of before
+    and the a coefficients scaled (a few float32 roundings of values in [0, 1] and of
+    coefficients up to 1 / eps times the window's spread)."""
+    guide = as_dtype(with_channels(astronaut_small, guide_channels), guide_dtype)
+    rng = np.random.default_rng(factor)
+    shape = astronaut_small.shape[:2] + ((low_channels,) if low_channels else ())
+    values = ndi.gaussian_filter(rng.random(shape), (4, 4, 0)[: len(shape)]).astype(np.float32)
+    blocks = _block_means(values.reshape(shape[:2] + (-1,)), factor)
+    low = blocks[:, :, 0] if not low_channels else blocks
+    got = guided_upsample(low, guide, radius=10, eps=1e-3, factor=factor)
+    expected = guided_filter(values, guide, radius=10, eps=1e-3, subsample=factor)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=64 * U32)
+
+
+def _block_means(values, factor):
+    """factor x factor block means, the last blocks edge-replicated to whole blocks."""
+    height, width = values.shape[:2]
+    rows, cols = -(-height // factor) * factor, -(-width // factor) * factor
+    padded = np.pad(values, ((0, rows - height), (0, cols - width), (0, 0)), mode="edge")
+    blocks = padded.reshape(rows // factor, factor, cols // factor, factor, -1)
+    return blocks.mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+
+
+def test_guided_upsample_rejects_bad_input(astronaut_small):
+    low = np.zeros((64, 64), np.float32)
+    with pytest.raises(ValueError, match=r"low has shape \(64, 64\); .* it must be 32 x 32"):
+        guided_upsample(low, astronaut_small, factor=3)
+    with pytest.raises(ValueError, match="low must hold finite floats"):
+        guided_upsample(np.zeros((32, 32), np.uint8), astronaut_small, factor=3)
+    with pytest.raises(ValueError, match="factor"):
+        guided_upsample(low, astronaut_small, factor=0)

@@ -13,7 +13,7 @@ block means replicate the last row and column (``"nearest"``).
 """
 
 from .bilateral import bilateral_filter
-from .guided import guided_filter
+from .guided import guided_filter, guided_upsample
 from .local_mean import local_mean_filter
 from .smart_blur import smart_blur
 from .surface_blur import surface_blur
@@ -22,6 +22,7 @@ from .wls import wls_filter
 __all__ = [
     "bilateral_filter",
     "guided_filter",
+    "guided_upsample",
     "local_mean_filter",
     "smart_blur",
     "surface_blur",

@@ -9,6 +9,7 @@ from .._image import (
     check_image,
     check_int,
     filter_image,
+    max_value,
     split_alpha,
     to_float,
     window_radius,
@@ -21,7 +22,7 @@ from ._guided_kernels import (
     upsample_apply_rows,
 )
 
-__all__ = ["guided_filter"]
+__all__ = ["guided_filter", "guided_upsample"]
 
 
 def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
@@ -124,6 +125,85 @@ def guided_filter(image, guide=None, radius=8, eps=1e-2, *, subsample=1):
     return filter_image(image, kernel, checked=True)
 
 
+def guided_upsample(low, guide, radius=8, eps=1e-2, *, factor=2):
+    """Upsample a low-resolution map to the guide's resolution with the fast guided filter.
+
+    The fast guided filter (:func:`guided_filter` with ``subsample=factor``) without its
+    first step: `low` is the map already at 1 / `factor` resolution (a segmentation's soft
+    mask, a depth map), so it is never upsampled and downsampled again. The coefficients of
+    the local linear model ``q = a I + b`` are fitted between `low` and the guide's
+    `factor` x `factor` block means, bilinearly upsampled and applied to the full-resolution
+    guide: the result follows the guide's edges (joint upsampling).
+
+    Parameters
+    ----------
+    low : ndarray, shape (h, w) or (h, w, C)
+        The map at low resolution, float, finite; ``h = ceil(H / factor)`` and
+        ``w = ceil(W / factor)`` for a guide of H x W (block ``i`` covers guide rows
+        ``i * factor`` to ``(i + 1) * factor``).
+    guide : ndarray, shape (H, W) or (H, W, G), G = 1, 3 or 4
+        The full-resolution guide (uint8, uint16, float32 or float64; read as it is, no
+        float copy is made; the alpha of RGBA is ignored).
+    radius : int, optional
+        Window radius in guide pixels (``radius / factor``, at least 1, at low resolution).
+    eps : float, optional
+        Regularisation, > 0, on the squared [0, 1] intensity scale (as in
+        :func:`guided_filter`).
+    factor : int, optional
+        The guide's resolution over `low`'s, >= 1.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W) or (H, W, C)
+        The upsampled map (not clipped).
+
+    Raises
+    ------
+    ValueError
+        For an invalid guide, a `low` that is not a finite float array of the shape above,
+        a negative radius, ``eps <= 0`` or ``factor < 1``.
+
+    References
+    ----------
+    .. [1] K. He and J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from skinsmooth_core.filters import guided_upsample
+    >>> photo = data.astronaut()  # 512 x 512
+    >>> low = np.zeros((128, 128), np.float32)
+    >>> low[20:60, 40:90] = 1.0
+    >>> mask = guided_upsample(low, photo, radius=8, eps=1e-3, factor=4)
+    >>> mask.shape, mask.dtype
+    ((512, 512), dtype('float32'))
+    """
+    guide = check_image(guide, name="guide")
+    radius = check_int(radius, "radius")
+    eps = min(check_float(eps, "eps", inclusive=False), 1e100)
+    factor = check_int(factor, "factor", minimum=1)
+    colour = np.ascontiguousarray(split_alpha(guide)[0])
+    height, width = colour.shape[:2]
+    expected = (-(-height // factor), -(-width // factor))
+    low = np.asarray(low)
+    if low.ndim not in (2, 3) or low.shape[:2] != expected:
+        raise ValueError(
+            f"low has shape {low.shape}; for a guide of {height} x {width} and factor "
+            f"{factor} it must be {expected[0]} x {expected[1]} (x C)"
+        )
+    if low.dtype.kind != "f" or not np.isfinite(low).all():
+        raise ValueError(f"low must hold finite floats, got dtype {low.dtype}")
+    src = np.ascontiguousarray(np.atleast_3d(low), dtype=np.float32)
+    small_guide = _downsample(colour, factor, np.float32)
+    scale = 1.0 / max_value(colour.dtype)
+    small_guide *= np.float32(scale)
+    fit = _fit(colour.shape[2], src.shape[2], False, eps)
+    out = np.empty((height, width, src.shape[2]), np.float32)
+    _fast(src, small_guide, colour, fit, window_radius(radius, (height, width)), factor, scale, out)
+    return out[:, :, 0] if low.ndim == 2 else out
+
+
 def _guided(src, guide, radius, eps, subsample):
     """Guided filter of H x W x C `src` by H x W x G `guide` (G = 1 or 3), both float."""
     height, width, n_src = src.shape
@@ -143,20 +223,29 @@ def _guided(src, guide, radius, eps, subsample):
 
     small_guide = _downsample(guide, factor)
     small_src = small_guide if self_guided else _downsample(src, factor)
+    _fast(small_src, small_guide, guide, fit, radius, factor, 1.0, out)
+    return out
+
+
+def _fast(small_src, small_guide, guide, fit, radius, factor, guide_scale, out):
+    """The fast guided filter from the block means `small_src` and `small_guide`: the
+    coefficients fitted at 1 / `factor` resolution, upsampled and applied to the full
+    `guide` (whose values are `guide_scale` times those `small_guide` averages) into `out`."""
     small_radius = max(1, round(radius / factor))
-    n_coefs = fit[-1].max() + 1 + n_src
-    coefs = np.empty(small_src.shape[:2] + (n_coefs,), src.dtype)
+    n_a = fit[-1].max() + 1
+    coefs = np.empty(small_src.shape[:2] + (n_a + small_src.shape[2],), small_src.dtype)
 
     def coefficients(start, stop):
         guided_coefficients(small_src, small_guide, fit, small_radius, start, stop, coefs)
 
     for_bands(coefficients, len(coefs), min_rows=8 * small_radius)
+    if guide_scale != 1.0:  # a * (scale I) = (scale a) * I
+        coefs[:, :, :n_a] *= coefs.dtype.type(guide_scale)
 
     def upsample_and_apply(start, stop):
         upsample_apply_rows(coefs, guide, fit, factor, start, stop, out)
 
-    for_bands(upsample_and_apply, height)
-    return out
+    for_bands(upsample_and_apply, len(out))
 
 
 def _fit(n_guide, n_src, self_guided, eps, *, rgb=None):
@@ -175,10 +264,12 @@ def _fit(n_guide, n_src, self_guided, eps, *, rgb=None):
     return (self_guided, rgb, float(eps), first, second, a_index)
 
 
-def _downsample(image, factor):
-    """`factor` x `factor` block means of H x W x C `image` (edge-replicated to whole blocks)."""
+def _downsample(image, factor, dtype=None):
+    """`factor` x `factor` block means of H x W x C `image` (edge-replicated to whole blocks),
+    as `dtype` (default: the image's)."""
     height, width, channels = image.shape
-    out = np.empty((-(-height // factor), -(-width // factor), channels), image.dtype)
+    shape = (-(-height // factor), -(-width // factor), channels)
+    out = np.empty(shape, image.dtype if dtype is None else dtype)
     for_bands(lambda start, stop: area_downsample_band(image, factor, start, stop, out), len(out))
     return out
 

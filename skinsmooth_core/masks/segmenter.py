@@ -349,10 +349,11 @@ class SkinSegmenter:
         low, high = self.soft_range
         if (low, high) != (0.0, 1.0):
             mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
-        mask = _resize_float(mask, height, width)
         factor = max(height, width) / max(work.shape[:2]) * finest
         if refine and factor > 1.5 and min(height, width) >= 8:
             mask = self._refine(mask, rgb, factor)
+        else:
+            mask = _resize_float(mask, height, width)
         return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
 
     def _predict_region(self, rgb: np.ndarray, flip: bool, shape=None) -> np.ndarray:
@@ -403,13 +404,18 @@ class SkinSegmenter:
 
     @staticmethod
     def _refine(mask: np.ndarray, rgb: np.ndarray, factor: float) -> np.ndarray:
-        from ..filters import guided_filter
+        """`mask` (any size) at `rgb`'s size, snapped to its edges by a guided filter
+        whose coefficients are fitted at about the model's resolution (`factor` photo
+        pixels per model pixel), from the mask at that size: no full-size float copy of
+        the mask or the photo."""
+        from ..filters import guided_upsample
 
+        height, width = rgb.shape[:2]
         # Window of about two model pixels; coefficients fitted at about model resolution.
-        radius = int(min(max(2, round(2 * factor)), min(mask.shape) // 2))
+        radius = int(min(max(2, round(2 * factor)), min(height, width) // 2))
         subsample = int(max(1, min(round(factor), radius // 2)))
-        guide = rgb.astype(np.float32) * np.float32(1 / 255)
-        return guided_filter(mask, guide, radius=radius, eps=1e-3, subsample=subsample)
+        low = _resize_float(mask, -(-height // subsample), -(-width // subsample))
+        return guided_upsample(low, rgb, radius=radius, eps=1e-3, factor=subsample)
 
 
 @functools.lru_cache(maxsize=1)

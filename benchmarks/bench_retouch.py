@@ -35,10 +35,11 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
+from skinsmooth_core._pixelwise import LUMA_WEIGHTS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "skin"
-LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def load_photos(data_dir: Path, per_source: int, sources):
@@ -114,7 +115,7 @@ def add_spots(image, mask, count, radius_range, rng):
 
 
 def high_pass(image):
-    grey = image @ LUMA
+    grey = image @ np.array(LUMA_WEIGHTS)
     return grey - ndi.gaussian_filter(grey, 1.5)
 
 

@@ -13,6 +13,8 @@ _LAZY = {
     "smooth_skin": "skinsmooth_core.pipeline",
     "PRESETS": "skinsmooth_core.pipeline",
     "preset_options": "skinsmooth_core.pipeline",
+    "retouch": "skinsmooth_core.pipeline",
+    "Retouched": "skinsmooth_core.pipeline",
     "skin_mask": "skinsmooth_core.masks",
     "detect_skin_color": "skinsmooth_core.masks",
     "SkinSegmenter": "skinsmooth_core.masks.segmenter",

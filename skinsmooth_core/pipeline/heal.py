@@ -267,8 +267,9 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     spread into its surroundings. Normalised convolution, ``G(x (1 - s)) / G(1 - s)`` with a
     Gaussian G of a third of the spot size, so the fill follows the shading right around the
     spot; where a large spot leaves that Gaussian too little spot-free skin, a Gaussian of the
-    whole spot size fills in. `spots` is the opacity of the replacement; it is lowered (in
-    place) where even that Gaussian finds no spot-free skin. Done in tiles of `FILL_TILE`
+    whole spot size fills in (computed only when some spot pixel needs it). `spots` is the
+    opacity of the replacement; it is lowered (in place) where even that Gaussian finds no
+    spot-free skin. Done in tiles of `FILL_TILE`
     pixels that hold spots (each reading out to the wider Gaussian's reach), in parallel.
     """
     reach = int(3 * max(1.5, float(size))) + 2  # the wider Gaussian's reach
@@ -298,6 +299,8 @@ def _fill_box(base, spots, size, source, limits):
     outside = 1.0 - np.minimum(ndi.grey_dilation(spots, size=(3, 3)), 1.0)
     filled, confidence = None, None
     for sigma in (max(1.0, size / 3.0), max(1.5, float(size))):
+        if confidence is not None and confidence[spots > 0].min(initial=1.0) >= 1.0:
+            break  # spot-free skin right around every spot pixel: no wider look needed
         weight = box_gaussian(outside, sigma)
         mean = box_gaussian(source * outside[:, :, None], sigma)
         mean /= np.maximum(weight, 1e-6)[:, :, None]

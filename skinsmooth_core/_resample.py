@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._parallel import for_bands
+
 
 def _accumulator(dtype: np.dtype, factor: int) -> np.dtype:
     """A dtype that sums `factor` values of `dtype` exactly and fast."""
@@ -45,10 +47,18 @@ def area_downsample(image: np.ndarray, factor: int, scale: float) -> np.ndarray:
         out = image.astype(np.float32)
         out *= np.float32(scale)
         return out
-    rows, row_counts = _phase_sum(image, factor, 0, _accumulator(image.dtype, factor))
-    out, col_counts = _phase_sum(rows, factor, 1, np.float32)
-    out *= (np.float32(scale) / row_counts.astype(np.float32))[:, None, None]
-    out /= col_counts.astype(np.float32)[None, :, None]
+    height, width = image.shape[:2]
+    out = np.empty((-(-height // factor), -(-width // factor)) + image.shape[2:], np.float32)
+
+    def work(start, stop):  # output rows start:stop, from whole blocks of input rows
+        part = image[start * factor : stop * factor]
+        rows, row_counts = _phase_sum(part, factor, 0, _accumulator(image.dtype, factor))
+        block, col_counts = _phase_sum(rows, factor, 1, np.float32)
+        block *= (np.float32(scale) / row_counts.astype(np.float32))[:, None, None]
+        block /= col_counts.astype(np.float32)[None, :, None]
+        out[start:stop] = block
+
+    for_bands(work, len(out))
     return out
 
 

@@ -36,6 +36,7 @@ from scipy import ndimage as ndi
 
 from .._parallel import run_parallel
 from .._pixelwise import luma, ramp
+from ..filters._jit import jit
 from ._blur import bounding_box, box_gaussian
 
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
@@ -152,8 +153,8 @@ def _drop_non_blemishes(spots, grey, level, length: int, healed, sure) -> None:
     tested = np.zeros(count + 1, bool)
     tested[labels[healed]] = True
     tested[0] = False
-    for index in np.flatnonzero(tested & ~drop):
-        drop[index] = _uneven(grey, level, _box(first, last, index), length, sure)
+    candidates = np.flatnonzero(tested & ~drop)
+    drop[candidates] = _uneven(grey, level, sure, first, last, candidates, length)
     if not drop.any():
         return
     dropped = drop[labels]
@@ -194,11 +195,11 @@ def _drop_moles(feature, grey, level, skin, length: int) -> None:
     mole = np.zeros(count + 1, bool)
     small = (long <= MOLE_SIZE * length) & (long <= MOLE_ASPECT * short)
     small[0] = False  # the background
-    for index in np.flatnonzero(small):
-        box = _box(first, last, index)
-        around = _grow(box, length, labels.shape)
-        even = not _uneven(grey, level, box, length, ramp(skin, 0.5, 0.8))
-        mole[index] = even and skin[around].min() >= MOLE_SKIN
+    candidates = np.flatnonzero(small)
+    uneven = _uneven(grey, level, ramp(skin, 0.5, 0.8), first, last, candidates, length)
+    for index, bumpy in zip(candidates, uneven, strict=True):
+        around = _grow(_box(first, last, index), length, labels.shape)
+        mole[index] = not bumpy and skin[around].min() >= MOLE_SKIN
     feature[mole[labels]] = 0.0
 
 
@@ -214,50 +215,70 @@ def _within(box, around):
     return tuple(slice(b.start - a.start, b.stop - a.start) for b, a in pairs)
 
 
-def _uneven(grey, level, box, length, sure) -> bool:
-    """Whether the skin around the blob in `box` is not even: in the ring from 3 to
-    `length` pixels out of the box (its pixels with `sure` skin >= 0.5; uneven when they
-    are under a quarter of it), with the ring's linear trend (shading) taken out, luma's
-    5th percentile more than `SURROUND[0]` below the median or its 95th percentile more
-    than `SURROUND[1]` above it, or the skin's `level` around more than `SURROUND[2]` off
-    the ring's median (teeth and the white of the eye are even, but not at the skin's
-    level)."""
-    around = _grow(box, length, grey.shape)
-    inner = _within(_grow(box, 2, grey.shape), around)
-    ring = np.ones(grey[around].shape, bool)
-    ring[inner] = False
-    count = ring.sum()
-    ring &= sure[around] >= 0.5
-    values = grey[around][ring]
-    if values.size == 0 or values.size < 0.25 * count:
-        return values.size > 0
-    # the skin's shading across the ring (a fitted plane) is not unevenness
-    rows, columns = np.nonzero(ring)
-    residual = values - _plane(rows, columns, values)
-    last = values.size - 1
-    quantiles = [round(0.05 * last), round(0.5 * last), round(0.95 * last)]
-    low, centre, high = np.partition(residual, quantiles)[quantiles]
-    middle = np.partition(values, quantiles[1])[quantiles[1]]
-    unit = max(middle, 0.02)
-    # teeth, the white of the eye, a highlight; not at the skin's luma around
-    if high - centre > SURROUND[1] * unit or abs(level[box].mean() - middle) > SURROUND[2] * unit:
-        return True
-    # lashes, a nostril's rim, the mouth's shadow
-    return centre - low > SURROUND[0] * unit
+def _uneven(grey, level, sure, first, last, indices, length):
+    """Whether the skin around each blob `indices` (its box from :func:`_extents`) is not
+    even: in the ring from 3 to `length` pixels out of the box (its pixels with `sure` skin
+    >= 0.5; uneven when they are under a quarter of it), with the ring's linear trend
+    (shading, a least-squares plane) taken out, luma's 5th percentile more than
+    `SURROUND[0]` below the median or its 95th percentile more than `SURROUND[1]` above it,
+    or the skin's `level` around more than `SURROUND[2]` off the ring's median (teeth and
+    the white of the eye are even, but not at the skin's level). A bool array."""
+    return _uneven_blobs(grey, level, sure, first, last, indices, length, *SURROUND)
 
 
-def _plane(rows, columns, values):
-    """The least-squares plane's slope part at the pixels (`rows`, `columns`) through
-    `values`: the values' linear trend, zero on average."""
-    y = rows - rows.mean()
-    x = columns - columns.mean()
-    v = values - values.mean()
-    yy, xx, xy = y @ y, x @ x, x @ y
-    det = yy * xx - xy * xy
-    if det <= 1e-9 * max(yy * xx, 1.0):  # a line of pixels: no plane
-        return np.zeros_like(values)
-    vy, vx = v @ y, v @ x
-    return ((xx * vy - xy * vx) * y + (yy * vx - xy * vy) * x) / det
+@jit
+def _uneven_blobs(grey, level, sure, first, last, indices, length, below, above, off):
+    height, width = grey.shape
+    uneven = np.zeros(len(indices), np.bool_)
+    side = 2 * length + 1 + max(np.max(last - first + 1), 1) if len(indices) else 1
+    values = np.empty(side * side, np.float64)
+    rows = np.empty(side * side, np.float64)
+    columns = np.empty(side * side, np.float64)
+    for n in range(len(indices)):
+        index = indices[n]
+        top, bottom = first[0, index], last[0, index] + 1
+        left, right = first[1, index], last[1, index] + 1
+        count = 0
+        size = 0
+        for y in range(max(0, top - length), min(height, bottom + length)):
+            for x in range(max(0, left - length), min(width, right + length)):
+                if top - 2 <= y < bottom + 2 and left - 2 <= x < right + 2:
+                    continue  # the blob and its rim
+                count += 1
+                if sure[y, x] >= 0.5:
+                    values[size] = grey[y, x]
+                    rows[size] = y
+                    columns[size] = x
+                    size += 1
+        if size == 0 or size < 0.25 * count:
+            uneven[n] = size > 0
+            continue
+        v, r, c = values[:size], rows[:size], columns[:size]
+        r = r - r.mean()
+        c = c - c.mean()
+        centred = v - v.mean()
+        rr, cc, rc = np.sum(r * r), np.sum(c * c), np.sum(r * c)
+        det = rr * cc - rc * rc
+        residual = v.copy()
+        if det > 1e-9 * max(rr * cc, 1.0):  # a plane (not a line of pixels)
+            vr, vc = np.sum(centred * r), np.sum(centred * c)
+            residual -= ((cc * vr - rc * vc) * r + (rr * vc - rc * vr) * c) / det
+        residual.sort()
+        final = size - 1
+        low = residual[round(0.05 * final)]
+        centre = residual[round(0.5 * final)]
+        high = residual[round(0.95 * final)]
+        middle = np.sort(v)[round(0.5 * final)]
+        unit = max(middle, 0.02)
+        around = level[top:bottom, left:right].mean()
+        # teeth, the white of the eye, a highlight; not at the skin's luma around;
+        # lashes, a nostril's rim, the mouth's shadow
+        uneven[n] = (
+            high - centre > above * unit
+            or abs(around - middle) > off * unit
+            or centre - low > below * unit
+        )
+    return uneven
 
 
 def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndarray) -> None:

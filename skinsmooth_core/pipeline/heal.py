@@ -297,7 +297,8 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     tile = max(FILL_TILE, 2 * reach)
     given = spots.copy()  # what every tile reads; each writes its own core only
     # healed pixels stay within the photo's range (keeping luma can push a channel past it)
-    limits = source.min(axis=(0, 1)), source.max(axis=(0, 1))
+    channels = [source[:, :, c] for c in range(source.shape[2])]  # (fast: one plane each)
+    limits = np.array([c.min() for c in channels]), np.array([c.max() for c in channels])
     height, width = spots.shape
     cores = [
         (slice(top, top + tile), slice(left, left + tile))

@@ -145,7 +145,8 @@ def guided_upsample(low, guide, radius=8, eps=1e-2, *, factor=2):
         The full-resolution guide (uint8, uint16, float32 or float64; read as it is, no
         float copy is made; the alpha of RGBA is ignored).
     radius : int, optional
-        Window radius in guide pixels (``radius / factor``, at least 1, at low resolution).
+        Window radius in guide pixels (``radius / factor``, at least 1, at low resolution;
+        with ``factor=1`` the exact filter, as :func:`guided_filter`, and 0 returns `low`).
     eps : float, optional
         Regularisation, > 0, on the squared [0, 1] intensity scale (as in
         :func:`guided_filter`).
@@ -195,12 +196,17 @@ def guided_upsample(low, guide, radius=8, eps=1e-2, *, factor=2):
     if low.dtype.kind != "f" or not np.isfinite(low).all():
         raise ValueError(f"low must hold finite floats, got dtype {low.dtype}")
     src = np.ascontiguousarray(np.atleast_3d(low), dtype=np.float32)
+    radius = window_radius(radius, (height, width))
+    if factor == 1:  # nothing to upsample: the exact filter, one fused pass
+        guide_float = to_float(colour).astype(np.float32, copy=False)
+        out = src.copy() if radius == 0 else _guided(src, guide_float, radius, eps, 1)
+        return out[:, :, 0] if low.ndim == 2 else out
     small_guide = _downsample(colour, factor, np.float32)
     scale = 1.0 / max_value(colour.dtype)
     small_guide *= np.float32(scale)
     fit = _fit(colour.shape[2], src.shape[2], False, eps)
     out = np.empty((height, width, src.shape[2]), np.float32)
-    _fast(src, small_guide, colour, fit, window_radius(radius, (height, width)), factor, scale, out)
+    _fast(src, small_guide, colour, fit, radius, factor, scale, out)
     return out[:, :, 0] if low.ndim == 2 else out
 
 

@@ -187,12 +187,17 @@ def _alive(pid):
     return state != "Z"
 
 
+# Enough photos that a batch is still running when Ctrl-C arrives, however fast one photo is
+# (6 were done before the signal on a loaded machine once the retouch got faster).
+PHOTOS = 14
+
+
 @pytest.mark.slow
 def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, cluster, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     big = np.tile(astronaut, (2, 2, 1))[:768, :768]
-    for i in range(6):
+    for i in range(PHOTOS):
         write_image(folder / f"p{i}.png", np.roll(big, 37 * i, axis=1))
     (folder / "bad.png").write_text("not a picture")
     out, report = tmp_path / "out", tmp_path / "first.csv"
@@ -222,13 +227,13 @@ def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, c
     assert "Traceback" not in stderr and stdout == ""
     assert len(workers) == 2 and not any(_alive(pid) for pid in workers)  # none left behind
     finished = sorted(os.listdir(out))
-    assert 1 <= len(finished) < 6 and all(name.endswith(".png") for name in finished)
+    assert 1 <= len(finished) < PHOTOS and all(name.endswith(".png") for name in finished)
     for name in finished:  # whole files only
         assert read_image(out / name)[0].shape == (768, 768, 3)
     first = rows(report)
     assert sorted(first) == sorted(os.listdir(folder))
     assert {row["status"] for row in first.values()} <= {"done", "failed", "cancelled"}
-    assert sum(row["status"] == "cancelled" for row in first.values()) >= 6 - len(finished)
+    assert sum(row["status"] == "cancelled" for row in first.values()) >= PHOTOS - len(finished)
     for name, row in first.items():
         if row["status"] == "done":
             assert name in finished
@@ -239,9 +244,9 @@ def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, c
     assert run(*args, "--report", again, *COLOR) == 1  # bad.png still fails
     err = capsys.readouterr().err
     skipped = len(finished)
-    expected = f"skinsmooth: {6 - skipped} done, {skipped} skipped, 1 failed"
+    expected = f"skinsmooth: {PHOTOS - skipped} done, {skipped} skipped, 1 failed"
     assert err.strip().splitlines()[-1] == expected
     second = rows(again)
     assert {name for name, row in second.items() if row["status"] == "skipped"} == set(finished)
     assert second["bad.png"]["status"] == "failed"
-    assert sorted(os.listdir(out)) == [f"p{i}.png" for i in range(6)]
+    assert sorted(os.listdir(out)) == sorted(f"p{i}.png" for i in range(PHOTOS))

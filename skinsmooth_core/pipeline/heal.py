@@ -228,6 +228,8 @@ def _uneven(grey, level, sure, first, last, indices, length):
 
 @jit
 def _uneven_blobs(grey, level, sure, first, last, indices, length, below, above, off):
+    """:func:`_uneven` compiled: each blob's ring gathered, its plane fitted (float64 sums),
+    its quantiles read off sorted copies; `below`, `above`, `off` are `SURROUND`."""
     height, width = grey.shape
     uneven = np.zeros(len(indices), np.bool_)
     side = 2 * length + 1 + max(np.max(last - first + 1), 1) if len(indices) else 1

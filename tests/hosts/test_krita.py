@@ -140,6 +140,13 @@ def install_plugin(work, portrait_rgb):
 def _environment(home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
     env.pop("PYTHONPATH", None)  # Krita must find skinsmooth_core through the installed plug-in
+    # An activated virtual environment's python first on PATH becomes Krita's embedded
+    # Python's prefix, which then lacks the system's PyQt5 ("No module named 'PyQt5'").
+    venv = env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONHOME", None)
+    if venv:
+        folders = env.get("PATH", "").split(os.pathsep)
+        env["PATH"] = os.pathsep.join(f for f in folders if Path(f) != Path(venv) / "bin")
     env["PIP_CACHE_DIR"] = env.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
     env["HOME"] = str(home)
     return env

@@ -13,6 +13,8 @@ from skinsmooth_core._image import max_value
 from skinsmooth_core._resample import area_downsample
 from skinsmooth_core.pipeline.blend import blend, opacity
 
+pytestmark = pytest.mark.numerical
+
 SHAPE = (37, 53)
 
 

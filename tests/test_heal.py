@@ -14,6 +14,8 @@ from skinsmooth_core.pipeline import heal, preset_options, smooth_skin
 from skinsmooth_core.pipeline import options as opts
 from skinsmooth_core.pipeline.heal import spot_map
 
+pytestmark = pytest.mark.numerical
+
 LUMA = np.array([0.299, 0.587, 0.114])
 
 # Regions of skimage.data.astronaut() (rows, columns), read off 8x crops of the photo.

@@ -249,8 +249,9 @@ def _apply_row_rgb(coef_sums, guide, scale, out):
 
 
 @jit
-def _bilinear_taps(size, factor, count):
-    """Low-resolution neighbours and weight of each of `size` full-resolution positions.
+def bilinear_taps(size, factor, count):
+    """Low-resolution neighbours and weight of each of `size` full-resolution positions
+    (shared with the pipeline's blend).
 
     Low-resolution sample i is the centre of full-resolution [i * factor, (i + 1) * factor);
     positions beyond the first or last centre clamp to it.
@@ -274,8 +275,8 @@ def upsample_apply_rows(coefs, guide, fit, factor, start, stop, out):
     rgb, a_index = fit[1], fit[5]
     height, width = guide.shape[:2]
     small_h, small_w, n_coefs = coefs.shape
-    row_low, row_high, row_weight = _bilinear_taps(height, factor, small_h)
-    col_low, _, col_weight64 = _bilinear_taps(width, factor, small_w)
+    row_low, row_high, row_weight = bilinear_taps(height, factor, small_h)
+    col_low, _, col_weight64 = bilinear_taps(width, factor, small_w)
     col_weight = col_weight64.astype(coefs.dtype)
     rows = np.empty((small_w, n_coefs), coefs.dtype)
     steps = np.zeros((small_w, n_coefs), coefs.dtype)  # rows[i + 1] - rows[i]; 0 at the end

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._parallel import for_strips
 from .._resample import BilinearUpsampler
+from ..filters._guided_kernels import bilinear_taps
 from ..filters._jit import jit
 
 __all__ = ["opacity", "blend"]
@@ -62,6 +63,11 @@ def blend(
     else:
         low, high = min(0.0, float(colour.min())), max(1.0, float(colour.max()))
     mask = np.zeros((0, 0), np.float32) if full_mask is None else full_mask
+    # each row's and column's two small neighbours and weight
+    taps = (
+        bilinear_taps(height, factor, small_shape[0]),
+        bilinear_taps(width, factor, small_shape[1]),
+    )
     low, high = (
         (np.float64(low), np.float64(high)) if float64 else (np.float32(low), np.float32(high))
     )
@@ -74,48 +80,34 @@ def blend(
         first, last = upsampler.columns(spans[0], spans[-1] + 1)
         out[start:stop, :first] = colour[start:stop, :first]
         out[start:stop, last:] = colour[start:stop, last:]
-        _blend_rows(colour, out, planes, mask, start, stop, first, last, factor, offset, low, high)
+        _blend_rows(colour, out, planes, mask, taps, start, stop, first, last, offset, low, high)
 
     for_strips(work, height, 4 * width)  # about 4 bytes of each plane per pixel
     return out
 
 
 @jit
-def _blend_rows(colour, out, planes, mask, start, stop, first, last, factor, offset, low, high):
+def _blend_rows(colour, out, planes, mask, taps, start, stop, first, last, offset, low, high):
     """Rows ``start:stop``, columns ``first:last`` of :func:`blend`: `planes` upsampled
-    bilinearly (as :class:`~skinsmooth_core._resample.BilinearUpsampler`, a small row at
-    a time) and applied to `colour`, written to `out`. An empty `mask`: planes A and w;
-    else the caller's full-size mask with planes S - k D, 1 - k, opacity (and the shift)."""
-    small_height, small_width, count = planes.shape
+    bilinearly (`taps`: :func:`bilinear_taps` of the rows and columns, a small row at a time) and
+    applied to `colour`, written to `out`. An empty `mask`: planes A and w; else the
+    caller's full-size mask with planes S - k D, 1 - k, opacity (and the shift)."""
+    count = planes.shape[2]
     channels = colour.shape[2]
     full = mask.shape[0] > 0
     shifted = full and count == 2 * channels + 2
-    # each output column's two small columns (relative to the first one read) and weight
-    span = last - first
-    lefts = np.empty(span, np.intp)
-    rights = np.empty(span, np.intp)
-    acrosses = np.empty(span, np.float32)
-    for i in range(span):
-        at = min(max((first + i + 0.5) / factor - 0.5, 0.0), small_width - 1.0)
-        lefts[i] = int(at)
-        rights[i] = min(int(at) + 1, small_width - 1)
-        acrosses[i] = at - int(at)
-    base = lefts[0]
-    lefts -= base
-    rights -= base
-    row = np.empty((rights[span - 1] + 1, count), np.float32)
+    (row_low, row_high, row_weight), (column_low, column_high, column_weight) = taps
+    base = column_low[first]  # the first small column the span reads
+    row = np.empty((column_high[last - 1] + 1 - base, count), np.float32)
     for y in range(start, stop):
-        at = min(max((y + 0.5) / factor - 0.5, 0.0), small_height - 1.0)
-        top = int(at)
-        bottom = min(top + 1, small_height - 1)
-        down = np.float32(at - top)
+        top, bottom, down = row_low[y], row_high[y], np.float32(row_weight[y])
         for j in range(row.shape[0]):
             for p in range(count):
                 upper = planes[top, base + j, p]
                 row[j, p] = upper + (planes[bottom, base + j, p] - upper) * down
-        for i in range(span):
-            left, right, across = lefts[i], rights[i], acrosses[i]
-            x = first + i
+        for x in range(first, last):
+            left, right = column_low[x] - base, column_high[x] - base
+            across = np.float32(column_weight[x])
             if full:
                 alpha = row[left, channels + 1]
                 alpha = mask[y, x] * (alpha + (row[right, channels + 1] - alpha) * across)

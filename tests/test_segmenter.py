@@ -235,16 +235,24 @@ def test_tiles_blend_without_seams(height, width, offsets):
     assert np.abs(np.diff(blended, axis=1)).max() <= step
 
 
-def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
+def _copy_model(folder, segmenter, name, **fields):
+    """The shipped model (and its partner, which is looked up beside it) copied to
+    `folder` as `name`, with `fields` changed in its JSON (None drops a field)."""
     import json
     import shutil
 
+    model = folder / f"{name}.tflite"
+    shutil.copy(segmenter.model_path, model)
+    if segmenter.partner_path is not None:
+        shutil.copy(segmenter.partner_path, folder / segmenter.partner_path.name)
+    info = {k: v for k, v in dict(segmenter.info, **fields).items() if v is not None}
+    model.with_suffix(".json").write_text(json.dumps(info))
+    return model
+
+
+def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
     def copy(name, soft_range):
-        model = tmp_path / f"{name}.tflite"
-        shutil.copy(segmenter.model_path, model)
-        info = dict(segmenter.info, soft_range=soft_range)
-        model.with_suffix(".json").write_text(json.dumps(info))
-        return model
+        return _copy_model(tmp_path, segmenter, name, soft_range=soft_range)
 
     raw = SkinSegmenter(copy("raw", [0.0, 1.0]), num_threads=2)
     stretched = SkinSegmenter(copy("stretched", [0.2, 0.8]), num_threads=2)
@@ -257,3 +265,50 @@ def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
 
     with pytest.raises(SegmenterUnavailable, match="soft_range"):
         SkinSegmenter(copy("wrong", [0.8, 0.2]))
+
+
+def test_partner_model_is_averaged_in(tmp_path, segmenter, astronaut):
+    assert segmenter.partner_path is not None and segmenter.partner_path.is_file()
+    weight = segmenter.partner_weight
+    alone = SkinSegmenter(
+        _copy_model(tmp_path, segmenter, "alone", partner=None, soft_range=None), num_threads=2
+    )
+    assert alone.partner_path is None
+    partner = SkinSegmenter(segmenter.partner_path, num_threads=2)
+    assert partner.soft_range == (0.0, 1.0)
+    # Without refinement and zoom, on a photo of at most 3 model inputs across, the
+    # mask is the weighted mean of the two models' passes, stretched: the same float32
+    # operations in the same order, so equal bit for bit.
+    options = dict(refine=False, zoom=False)
+    mean = (1 - weight) * alone.predict(astronaut, **options)
+    mean = mean + weight * partner.predict(astronaut, **options)
+    low, high = segmenter.soft_range
+    expected = np.clip((mean - np.float32(low)) * np.float32(1 / (high - low)), 0, 1)
+    np.testing.assert_array_equal(segmenter.predict(astronaut, **options), expected)
+
+
+@pytest.mark.parametrize(
+    "partner, message",
+    [
+        ({"file": "skin_unet_groups_int8.tflite"}, "partner"),
+        ({"file": "skin_unet_groups_int8.tflite", "weight": 1.5}, "weight"),
+        ("skin_unet_groups_int8.tflite", "expected"),
+        ({"file": "nope.tflite", "weight": 0.5}, "not found.*nope.tflite"),
+    ],
+)
+def test_bad_partner_is_a_clear_error(tmp_path, segmenter, partner, message):
+    model = _copy_model(tmp_path, segmenter, "model", partner=partner)
+    with pytest.raises(SegmenterUnavailable, match=message):
+        SkinSegmenter(model)
+
+
+def test_partner_of_a_partner_is_refused(tmp_path, segmenter):
+    import json
+
+    model = _copy_model(tmp_path, segmenter, "model")
+    partner = tmp_path / segmenter.partner_path.name
+    info = dict(json.loads(segmenter.partner_path.with_suffix(".json").read_text()))
+    info["partner"] = {"file": model.name, "weight": 0.5}
+    partner.with_suffix(".json").write_text(json.dumps(info))
+    with pytest.raises(SegmenterUnavailable, match="only one level"):
+        SkinSegmenter(model)

@@ -204,7 +204,12 @@ class SkinSegmenter:
                 model_path = resource_dir("models") / DEFAULT_MODEL
             except FileNotFoundError as exc:
                 raise SegmenterUnavailable(f"the shipped skin model is missing: {exc}") from exc
-        self.model_path = Path(model_path)
+        self._load(Path(model_path))
+        self._partner, self.partner_weight = self._load_partner()
+
+    def _load(self, model_path: Path):
+        """Read the model file, its JSON and the settings the JSON records."""
+        self.model_path = model_path
         if not self.model_path.is_file():
             raise SegmenterUnavailable(
                 f"skin model file not found: {self.model_path}; pass model_path= an exported "
@@ -245,8 +250,35 @@ class SkinSegmenter:
             )
         self._lock = threading.Lock()
 
+    def _load_partner(self):
+        """The partner model the JSON names, if any, and its share of the mean."""
+        spec = self.info.get("partner")
+        if spec is None:
+            return None, 0.0
+        weight = spec.get("weight") if isinstance(spec, dict) else None
+        name = spec.get("file") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not isinstance(weight, int | float) or not 0 < weight < 1:
+            raise SegmenterUnavailable(
+                f"{self.model_path.with_suffix('.json')} gives partner {spec!r}; expected "
+                '{"file": "<model>.tflite" in the same folder, "weight": a number in (0, 1)}'
+            )
+        partner = object.__new__(SkinSegmenter)
+        partner.num_threads = self.num_threads
+        partner._load(self.model_path.parent / name)
+        if "partner" in partner.info:
+            raise SegmenterUnavailable(
+                f"the partner model {partner.model_path} names a partner of its own; "
+                "only one level is supported"
+            )
+        return partner, float(weight)
+
     def __repr__(self):
         return f"SkinSegmenter(model_path={str(self.model_path)!r}, num_threads={self.num_threads})"
+
+    @property
+    def partner_path(self) -> Path | None:
+        """The partner model's file (see the class notes), or None."""
+        return None if self._partner is None else self._partner.model_path
 
     def _run(self, canvas: np.ndarray) -> np.ndarray:
         """Model output for one S x S x 3 uint8 canvas, as float probabilities S x S."""
@@ -325,27 +357,13 @@ class SkinSegmenter:
         image = check_image(image)
         rgb = self._rgb8(image)
         height, width = rgb.shape[:2]
-        size = self.input_size
         # Every pass reads one reduced copy of the photo (at most 3 model inputs across).
-        work = _shrink(rgb, _WORK_INPUTS * size)
-        mask = self._predict_region(work, flip)
-        finest = max(work.shape[:2]) / size  # work pixels per model pixel
-        if detail is None:
-            detail = self.detail
-        if detail and max(work.shape[:2]) >= _DETAIL_FROM * size:
-            tiles, finest = self._predict_tiles(work)
-            mask = _fuse(mask, tiles)
-        if zoom:
-            region = self._zoom_region(mask, finest)
-            if region is not None:
-                rows, cols = region
-                scale = height / work.shape[0]
-                full = (
-                    slice(int(rows.start * scale), int(np.ceil(rows.stop * scale))),
-                    slice(int(cols.start * scale), int(np.ceil(cols.stop * scale))),
-                )
-                shape = (rows.stop - rows.start, cols.stop - cols.start)
-                mask[rows, cols] = self._predict_region(rgb[full], flip, shape)
+        work = _shrink(rgb, _WORK_INPUTS * self.input_size)
+        mask, finest = self._passes(rgb, work, flip=flip, zoom=zoom, detail=detail)
+        if self._partner is not None:
+            other, other_finest = self._partner._passes(rgb, work, flip=flip, zoom=zoom)
+            mask = (1 - self.partner_weight) * mask + self.partner_weight * other
+            finest = min(finest, other_finest)
         low, high = self.soft_range
         if (low, high) != (0.0, 1.0):
             mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
@@ -355,6 +373,31 @@ class SkinSegmenter:
         else:
             mask = _resize_float(mask, height, width)
         return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
+
+    def _passes(self, rgb, work, *, flip=True, zoom=True, detail=None):
+        """This model's mask of `work` (the reduced copy of `rgb`) before the stretch:
+        the whole photo, the tiles and the zoomed region. Returns it and the finest
+        scale seen, in work pixels per model pixel."""
+        size = self.input_size
+        mask = self._predict_region(work, flip)
+        finest = max(work.shape[:2]) / size
+        if detail is None:
+            detail = self.detail
+        if detail and max(work.shape[:2]) >= _DETAIL_FROM * size:
+            tiles, finest = self._predict_tiles(work)
+            mask = _fuse(mask, tiles)
+        if zoom:
+            region = self._zoom_region(mask, finest)
+            if region is not None:
+                rows, cols = region
+                scale = rgb.shape[0] / work.shape[0]
+                full = (
+                    slice(int(rows.start * scale), int(np.ceil(rows.stop * scale))),
+                    slice(int(cols.start * scale), int(np.ceil(cols.stop * scale))),
+                )
+                shape = (rows.stop - rows.start, cols.stop - cols.start)
+                mask[rows, cols] = self._predict_region(rgb[full], flip, shape)
+        return mask, finest
 
     def _predict_region(self, rgb: np.ndarray, flip: bool, shape=None) -> np.ndarray:
         """The model's mask of a whole letterboxed photo, bilinearly resized to `shape`

@@ -1,5 +1,6 @@
 """Time the skin segmenter: raw model inference per 256 x 256 and the full predict()
-(with and without the tiles of the detail pass) on 0.26, 4 and 12 MP.
+(with and without the tiles of the detail pass; a partner model, if the model's JSON
+names one, always runs on the whole photo) on 0.26, 4 and 12 MP.
 
 Run from the repository root::
 
@@ -44,6 +45,8 @@ def main(argv=None) -> None:
     photo = data.astronaut()
     canvas = np.asarray(Image.fromarray(photo).resize((size, size), Image.BILINEAR))
     print(f"model {segmenter.model_path} ({segmenter.model_path.stat().st_size / 1e6:.2f} MB)")
+    if segmenter.partner_path is not None:
+        print(f"partner {segmenter.partner_path} (weight {segmenter.partner_weight:g})")
     print(f"threads {args.threads}")
     inference = median_ms(lambda: segmenter._run(canvas), args.repeats)
     print(f"inference {size}x{size}: {inference:.1f} ms")
@@ -54,6 +57,8 @@ def main(argv=None) -> None:
         for detail in (False, True):
             ms = median_ms(lambda i=image, d=detail: segmenter.predict(i, detail=d), repeats)
             what = "with the tiles" if detail else "whole photo only"
+            if segmenter.partner_path is not None:
+                what += ", and the partner's whole photo"
             print(f"predict {name} ({what}): {ms:.1f} ms")
 
 

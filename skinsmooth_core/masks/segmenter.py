@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .._image import check_image, check_int, from_float, split_alpha, to_float
+from .._resample import area_downsample
 from .._resources import resource_dir
 
 __all__ = ["DEFAULT_MODEL", "SegmenterUnavailable", "SkinSegmenter", "default_segmenter"]
@@ -109,13 +110,21 @@ def _fuse(whole: np.ndarray, tiles: np.ndarray) -> np.ndarray:
 
 
 def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
-    """`rgb` reduced (box filter, then bilinear) so its longer side is at most `side`."""
+    """`rgb` reduced so its longer side is at most `side`: block means over whole blocks
+    (compiled, in bands), then bilinear with antialiasing for the rest."""
     height, width = rgb.shape[:2]
     if max(height, width) <= side:
         return rgb
+    factor = max(height, width) // side
+    if factor >= 2:
+        rgb = area_downsample(rgb, factor, 1.0)
+        rgb = np.clip(rgb + np.float32(0.5), 0, 255).astype(np.uint8)
+        height, width = rgb.shape[:2]
+        if max(height, width) <= side:
+            return rgb
     scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR, reducing_gap=2.0))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
 
 
 def _tile_boxes(height: int, width: int):

@@ -172,8 +172,19 @@ class SkinSegmenter:
         A JSON file of the same name beside it records input size, threshold and
         ``soft_range``: the model outputs stretched to [0, 1] (default: none), so
         that sure skin gets the full effect of a blend that uses the soft mask.
+        It may also name a ``partner`` model in the same folder,
+        ``{"file": "<name>.tflite", "weight": w}`` with 0 < w < 1: both models
+        run and the mask is their weighted mean (the partner's share `w`),
+        stretched and thresholded with this JSON's settings.
     num_threads : int, optional
-        CPU threads of the interpreter, >= 1. Default: ``min(4, os.cpu_count())``.
+        CPU threads of each interpreter, >= 1. Default: ``min(4, os.cpu_count())``.
+
+    Attributes
+    ----------
+    partner_path : Path or None
+        The partner model's file, if the JSON names one.
+    partner_weight : float
+        Its share of the mean (0 without a partner).
 
     Raises
     ------
@@ -187,6 +198,13 @@ class SkinSegmenter:
     -----
     Load it once and reuse it (:func:`default_segmenter` keeps one per
     process); :meth:`predict` is safe to call from several threads.
+
+    The shipped model's partner (``skin_unet_groups``) was fine-tuned on
+    synthetic group photos: it finds small people the main model misses, and
+    the main model keeps out the faint false skin the partner sees in walls and
+    clothes (``models/MODEL_CARD.md``, "Photos in the wild"). The partner runs
+    on the whole photo and its mirror image (and its own zoomed pass), never on
+    tiles; its JSON's threshold only picks the region of that zoomed pass.
 
     References
     ----------
@@ -347,8 +365,9 @@ class SkinSegmenter:
             Also run the model on overlapping tiles of the photo (2 along its
             shorter side), which sees people twice as large, and blend the
             tiles and the whole-photo pass with weights that fade out towards
-            each tile's inner edges, so there are no seams. Default: the
-            model's JSON ``detail`` (true if absent). It helps the shipped model,
+            each tile's inner edges, so there are no seams (the partner model,
+            if any, never runs on tiles). Default: the model's JSON ``detail``
+            (true if absent). It helps the shipped model,
             trained on whole photos, find small people in groups; a model
             trained on synthetic groups may do better without it (see
             ``models/MODEL_CARD.md``, "Photos in the wild").

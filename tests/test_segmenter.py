@@ -14,6 +14,7 @@ from skinsmooth_core.masks.segmenter import (
     SegmenterUnavailable,
     SkinSegmenter,
     _edge_ramp,
+    _shrink,
     _tile_boxes,
     _without_runtime_banner,
     default_segmenter,
@@ -172,6 +173,30 @@ def test_invalid_image(segmenter):
         segmenter.predict(np.zeros((8, 8, 3), np.int32))
     with pytest.raises(ValueError, match="channels"):
         segmenter.predict(np.zeros((8, 8, 2), np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(3000, 4000), (4001, 2999), (1600, 900), (800, 769), (3, 2000)])
+def test_reduced_copy_matches_a_direct_resize(shape):
+    from PIL import Image
+
+    # A smooth random field (bicubic from a coarse grid): any good reduction agrees on it.
+    rng = np.random.default_rng(sum(shape))
+    coarse = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    photo = np.asarray(Image.fromarray(coarse).resize(shape[::-1], Image.BICUBIC))
+    small = _shrink(photo, 768)
+    assert small.dtype == np.uint8 and small.shape[2] == 3
+    assert max(small.shape[:2]) <= 768
+    # Aspect kept to within one pixel's rounding of each side.
+    scale = max(small.shape[:2]) / max(shape)
+    for got, full in zip(small.shape[:2], shape, strict=True):
+        assert abs(got - full * scale) <= 1 + scale * max(shape) / 768
+    if min(small.shape[:2]) >= 16:  # the field is smooth at the output's scale
+        direct = np.asarray(Image.fromarray(photo).resize(small.shape[1::-1], Image.BILINEAR))
+        # Block means then bilinear against one antialiased bilinear step: the same local
+        # means of a smooth field, off by rounding and a fraction of a pixel's shift.
+        assert np.abs(small.astype(int) - direct.astype(int)).mean() <= 1.5
+    crop = photo[:700, :768]
+    assert _shrink(crop, 768) is crop  # small enough: used as it is
 
 
 # The detail pass: tiles of the photo blended with the whole-photo pass.

@@ -1,0 +1,152 @@
+"""Ways to combine the main model's mask with its partner's, scored on the wild benchmark.
+
+The predictor (``SkinSegmenter.predict``) takes the weighted mean of the two models'
+passes, then stretches, thresholds and refines it. This runs both models once per photo
+and scores several combinations of the same passes, so a new partner model, weight or
+stretch can be chosen on the training photos (keep val for reporting).
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/partner_fusion.py --data ../shared/data/skin \\
+        [--split train --every 4 --groups 40] [--model <main>.tflite] \\
+        [--partner <other>.tflite] [--weights 0.4,0.5,0.6] [--gates]
+
+``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
+``--gates`` adds the rules that were tried against the ccp loss (session 8, see
+``models/MODEL_CARD.md``, "The partner model"). Uses the predictor's private passes, so
+it runs the same arithmetic as ``predict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from skinsmooth_core._image import check_image
+from skinsmooth_core.masks.segmenter import _WORK_INPUTS, SkinSegmenter, _resize_float, _shrink
+from skinsmooth_core.training.wild import benchmark, format_wild
+
+
+class Passes:
+    """Both models' passes of the last photo seen (the benchmark asks once per method)."""
+
+    def __init__(self, segmenter: SkinSegmenter, partner: SkinSegmenter):
+        self.segmenter, self.partner = segmenter, partner
+        self._image, self._value = None, None
+
+    def __call__(self, image):
+        if self._image is not image:  # identity, with the reference held: never id()
+            rgb = self.segmenter._rgb8(check_image(image))
+            work = _shrink(rgb, _WORK_INPUTS * self.segmenter.input_size)
+            main, main_finest = self.segmenter._passes(rgb, work)
+            other, other_finest = self.partner._passes(rgb, work)
+            self._image = image
+            self._value = rgb, work, main, other, min(main_finest, other_finest)
+        return self._value
+
+    def finish(self, mask, rgb, work, finest, soft_range):
+        """Stretch and refine as ``predict`` does."""
+        low, high = soft_range
+        mask = np.clip((mask - low) / (high - low), 0, 1).astype(np.float32)
+        height, width = rgb.shape[:2]
+        factor = max(height, width) / max(work.shape[:2]) * finest
+        if factor > 1.5 and min(height, width) >= 8:
+            mask = self.segmenter._refine(mask, rgb, factor)
+        else:
+            mask = _resize_float(mask, height, width)
+        return np.clip(mask, 0, 1).astype(np.float32)
+
+
+def weighted(weight):
+    return lambda main, other: (1 - weight) * main + weight * other
+
+
+def main_where_large_disagreement(share, weight=0.5):
+    """The main model alone where the partner alone sees skin over a large area."""
+
+    def combine(main, other):
+        alone = (other > 0.5) & (main < 0.3)
+        labels, count = ndi.label(alone)
+        if count:
+            areas = ndi.sum_labels(np.ones_like(labels), labels, np.arange(1, count + 1))
+            large = np.isin(labels, np.flatnonzero(areas > share * main.size) + 1)
+            alone = ndi.binary_dilation(large, iterations=3)
+        return np.where(alone, main, (1 - weight) * main + weight * other)
+
+    return combine
+
+
+def by_region_count(least, low_weight, weight=0.5, min_area=20):
+    """A smaller partner share on photos where the main model finds few separate regions."""
+
+    def combine(main, other):
+        labels, count = ndi.label(main > 0.5)
+        if count:
+            areas = ndi.sum_labels(np.ones_like(labels), labels, np.arange(1, count + 1))
+            count = int(np.count_nonzero(areas >= min_area))
+        share = weight if count >= least else low_weight
+        return (1 - share) * main + share * other
+
+    return combine
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", default=None, help="default: the shipped int8 model")
+    parser.add_argument("--partner", default=None, help="default: the one its JSON names")
+    parser.add_argument("--split", choices=["train", "val"], default="train")
+    parser.add_argument("--every", type=int, default=4)
+    parser.add_argument("--groups", type=int, default=40)
+    parser.add_argument("--weights", default="0,0.5")
+    parser.add_argument("--soft-range", default=None, help="low,high; default: the JSON's")
+    parser.add_argument("--threshold", type=float, default=None, help="default: the JSON's")
+    parser.add_argument("--gates", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+
+    segmenter = SkinSegmenter(args.model, num_threads=args.threads)
+    partner = segmenter._partner
+    if args.partner:
+        partner = SkinSegmenter(args.partner, num_threads=args.threads)
+    if partner is None:
+        parser.error(f"{segmenter.model_path} names no partner: pass --partner")
+    soft_range = segmenter.soft_range
+    if args.soft_range:
+        soft_range = tuple(float(v) for v in args.soft_range.split(","))
+    threshold = segmenter.threshold if args.threshold is None else args.threshold
+    passes = Passes(segmenter, partner)
+
+    def method(combine):
+        def predict(image):
+            rgb, work, main_mask, other, finest = passes(image)
+            return passes.finish(combine(main_mask, other), rgb, work, finest, soft_range)
+
+        return predict, threshold
+
+    weights = [float(w) for w in args.weights.split(",")]
+    methods = {f"weight {w:g}": method(weighted(w)) for w in weights}
+    if args.gates:
+        for share in (0.003, 0.01):
+            methods[f"main where large disagreement > {share:.1%}"] = method(
+                main_where_large_disagreement(share)
+            )
+        for least in (2, 3, 5):
+            methods[f"weight 0.25 under {least} regions"] = method(by_region_count(least, 0.25))
+    print(
+        f"main {segmenter.model_path}, partner {partner.model_path}, stretch {soft_range}, "
+        f"threshold {threshold:.4f}"
+    )
+    results = benchmark(args.data, methods, groups=args.groups, split=args.split, every=args.every)
+    print(format_wild(results))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(results, file, indent=1)
+
+
+if __name__ == "__main__":
+    main()

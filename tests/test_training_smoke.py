@@ -7,6 +7,7 @@ Needs the ``[train]`` extra (TensorFlow); takes well under a minute.
 """
 
 import csv
+import json
 import os
 import shutil
 from pathlib import Path
@@ -187,3 +188,46 @@ def test_fine_tuning_starts_from_the_exported_model(trained, dataset, tmp_path):
                      variants=("int8",))  # fmt: skip
     with pytest.raises(ValueError, match="fp16 or fp32"):
         keras_from_tflite(int8, **TINY)
+
+
+def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
+    """The one-command recipe at toy scale: every stage, the partner wiring, resumption."""
+    from skinsmooth_core.training.recipe import DONE, MAIN_STAGES, PARTNER_STAGE, reproduce
+
+    photos = [s.image for s in load_split(dataset, "train")]
+    canvases = np.stack([letterbox(p, 64)[0] for p in photos]).astype(np.float32) / 255
+    overrides = {
+        **TINY, "crop_size": 64, "batch_size": 4, "steps_per_epoch": 2, "max_epochs": 1,
+        "val_size": 64, "val_groups": 2,
+    }  # fmt: skip
+    messages = []
+    models = reproduce(
+        dataset, tmp_path, representative=canvases, overrides=overrides, log=messages.append
+    )
+    stages = [*MAIN_STAGES, PARTNER_STAGE]
+    for stage in stages:
+        lines = (tmp_path / stage.name / "log.csv").read_text().splitlines()
+        assert len(lines) == 2  # the header and the one epoch allowed
+        assert (tmp_path / stage.name / DONE).is_file()
+    # Each fine-tune starts from the stage before it; the partner from the main model's export.
+    configs = {s.name: json.loads((tmp_path / s.name / "config.json").read_text()) for s in stages}
+    assert configs["slim192"]["resume"] is None
+    assert configs["soft_ft"]["resume"] == str(tmp_path / "lift_ft" / "best.keras")
+    assert configs["groups_ft"]["resume"] == str(tmp_path / "main" / "skin_unet_fp16.tflite")
+    assert configs["groups_ft"]["mosaic"] == 0.4 and configs["groups_ft"]["val_groups"] == 2
+    assert configs["soft_ft"]["negatives"] == {"share": 0.5, "lift": 0.6, "soft": True, "vivid": 0}
+
+    for variant in ("int8", "fp16"):
+        segmenter = SkinSegmenter(models / f"skin_unet_{variant}.tflite", num_threads=1)
+        assert segmenter.partner_path == models / f"skin_unet_groups_{variant}.tflite"
+        assert segmenter.partner_weight == 0.5 and segmenter.soft_range == (0.35, 0.7)
+        assert segmenter.threshold == pytest.approx((0.55 - 0.35) / 0.35, abs=1e-4)
+        assert segmenter._partner.detail is False
+        mask = segmenter.predict(photos[0])
+        assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32
+
+    # Run again: every finished stage is kept, not trained anew.
+    messages.clear()
+    reproduce(dataset, tmp_path, representative=canvases, overrides=overrides, log=messages.append)
+    kept = [m for m in messages if m.endswith("finished before, kept")]
+    assert len(kept) == len(stages)

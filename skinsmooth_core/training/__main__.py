@@ -1,4 +1,4 @@
-"""Command line: ``python -m skinsmooth_core.training {train,evaluate,wild,export} ...``."""
+"""Command line: ``python -m skinsmooth_core.training {train,evaluate,wild,export,recipe} ...``."""
 
 from __future__ import annotations
 
@@ -135,8 +135,32 @@ def main(argv=None) -> int:
     export.add_argument("--metrics", default=None, help="evaluate's JSON, kept in the model JSON")
     export.add_argument("--info", default=None, help="JSON of extra fields (training command...)")
 
+    recipe = commands.add_parser(
+        "recipe", help="train and export both shipped models from scratch (hours on a CPU)"
+    )
+    recipe.add_argument("--data", required=True, help="the skin data folder (manifest.csv)")
+    recipe.add_argument("--out", required=True, help="run folders; the models land in OUT/models")
+    recipe.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiplies every stage's time budget"
+    )
+    recipe.add_argument("--limit", type=int, default=None, help="photos per source (smoke runs)")
+    recipe.add_argument("--calibration-images", type=_positive, default=100)
+
     args = parser.parse_args(argv)
-    if args.command == "train":
+    if args.command == "recipe":
+        from .recipe import reproduce
+
+        if not args.time_scale > 0:
+            parser.error(f"--time-scale must be above 0, got {args.time_scale}")
+        reproduce(
+            args.data,
+            args.out,
+            representative=_representative(args.data, 256, args.calibration_images),
+            time_scale=args.time_scale,
+            overrides={} if args.limit is None else {"limit": args.limit},
+            log=_log,
+        )
+    elif args.command == "train":
         from .data import TintedNegatives
         from .train import train as run
 

@@ -31,11 +31,16 @@ SAMPLES = [_sample(i, 120 + 13 * i, 160 - 7 * i) for i in range(6)]
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**16), layout=st.sampled_from(["grid", "scatter"]))
-def test_labels_travel_with_the_pixels(seed, layout):
+@given(
+    seed=st.integers(0, 2**16),
+    layout=st.sampled_from(["grid", "scatter"]),
+    zoom=st.sampled_from([None, (1.5, 8.0), (6.0, 6.0)]),
+)
+def test_labels_travel_with_the_pixels(seed, layout, zoom):
     image, label, count = compose_group(
-        SAMPLES, np.random.default_rng(seed), height=300, width=420, layout=layout
-    )
+        SAMPLES, np.random.default_rng(seed), height=300, width=420, layout=layout,
+        background_zoom=zoom,
+    )  # fmt: skip
     assert image.shape == (300, 420, 3) and label.shape == (300, 420)
     assert 2 <= count <= 20
     assert set(np.unique(label)) <= {0, IGNORE, 255}
@@ -64,6 +69,37 @@ def test_mosaic_views_have_small_people():
     rng = np.random.default_rng(2)
     image, label = mosaic_view(SAMPLES, 192, rng)
     assert image.shape == (192, 192, 3) and label.shape == (192, 192)
+
+
+def test_blurred_backgrounds_are_enlarged_crops():
+    """With a zoom the background is a small crop enlarged: the borders between skin
+    and not-skin spread over about `zoom` pixels, and the labels come along."""
+    stripes = (np.arange(800) // 10) % 2 == 0  # every crop crosses skin and not-skin
+    label = np.where(np.broadcast_to(stripes, (600, 800)), 255, 0).astype(np.uint8)
+    image = np.zeros((600, 800, 3), np.uint8)
+    image[label == 255] = (255, 0, 0)
+    image[label == 0] = (0, 0, 255)
+    photo = Sample("stripes", "test", image, label, np.argwhere(label == 255))
+    blur = {}
+    for zoom in (None, (6.0, 6.0)):
+        image, label, _ = compose_group(
+            [photo], np.random.default_rng(4), height=300, width=420, people=(0, 0),
+            layout="scatter", background_zoom=zoom,
+        )  # fmt: skip
+        red = image[..., 0].astype(float)
+        mixed = (red > 20) & (red < 235)  # pixels that blend skin and not-skin colours
+        borders = np.count_nonzero(np.diff(label[150].astype(int)))
+        blur[zoom] = np.count_nonzero(mixed[150]) / max(borders, 1)  # px per border
+        skin = (label == 255) & ~ndi.binary_dilation(mixed, iterations=2)
+        assert skin.any() and np.median(image[skin][:, 0]) > 200
+    assert blur[None] < 3 and blur[(6.0, 6.0)] > 3
+
+
+def test_mosaic_views_can_have_blurred_backgrounds():
+    rng = np.random.default_rng(5)
+    image, label = mosaic_view(SAMPLES, 192, rng, blurred=1.0)
+    assert image.shape == (192, 192, 3) and label.shape == (192, 192)
+    assert set(np.unique(label)) <= {0, IGNORE, 255}
 
 
 def test_perfect_and_empty_masks_score_as_they_should():

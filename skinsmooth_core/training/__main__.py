@@ -91,6 +91,12 @@ def main(argv=None) -> int:
         "--mosaic", type=float, default=0.0, help="share of views that are synthetic groups"
     )
     train.add_argument(
+        "--blurred",
+        type=float,
+        default=0.0,
+        help="share of the synthetic groups on an enlarged, out-of-focus background",
+    )
+    train.add_argument(
         "--val-groups", type=int, default=0, help="synthetic val groups scored for the checkpoint"
     )
 
@@ -180,6 +186,7 @@ def main(argv=None) -> int:
             seed=args.seed,
             negatives=TintedNegatives(args.tint, args.lift, args.soft_blobs, args.vivid),
             mosaic=args.mosaic,
+            blurred=args.blurred,
             val_groups=args.val_groups,
             log=_log,
         )

@@ -31,14 +31,21 @@ def _scaled(image: np.ndarray, mask: np.ndarray, height: int, width: int):
     return out, label.astype(np.uint8)
 
 
-def _background(samples, rng, height: int, width: int, tries: int = 4):
-    """A crop of one of a few random photos, the one with the least skin, covering the canvas."""
+def _background(samples, rng, height: int, width: int, tries: int = 4, zoom=None):
+    """A crop of one of a few random photos, the one with the least skin, covering the canvas.
+
+    The crop is 30-70 % of the photo's height, or with `zoom` = (low, high), the canvas's
+    height divided by a factor drawn log-uniformly from that range (at most the photo's):
+    enlarged that much, it is as soft as a background out of focus."""
     best = None
     for _ in range(tries):
         sample = samples[rng.integers(len(samples))]
         h, w = sample.mask.shape
-        side = rng.uniform(0.3, 0.7)
-        ch = max(8, int(h * side))
+        if zoom is None:
+            ch = max(8, int(h * rng.uniform(0.3, 0.7)))
+        else:
+            factor = np.exp(rng.uniform(np.log(zoom[0]), np.log(zoom[1])))
+            ch = int(np.clip(height / factor, 8, h))
         cw = max(8, min(w, int(ch * width / height)))
         top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         crop = (slice(top, top + ch), slice(left, left + cw))
@@ -71,6 +78,7 @@ def compose_group(
     scale: tuple[float, float] = (0.1, 0.5),
     relative: bool = False,
     layout: str | None = None,
+    background_zoom: tuple[float, float] | None = None,
 ):
     """A synthetic group photo of height x width and its 0/255/128 label.
 
@@ -88,6 +96,10 @@ def compose_group(
         its longer side as a fraction of the canvas's longer side instead.
     layout : {"grid", "scatter"}, optional
         Grid cells (no overlap) or random places (overlapping); default: either.
+    background_zoom : (float, float), optional
+        Enlarge the background crop by a factor in this range (log-uniform), so it
+        is blurred like a background out of focus; default: a crop of 30-70 % of a
+        photo's height, resized to the canvas.
 
     Returns
     -------
@@ -98,7 +110,7 @@ def compose_group(
     """
     count = int(rng.integers(people[0], people[1] + 1))
     layout = layout or ("grid" if rng.random() < 0.5 else "scatter")
-    image, label = _background(samples, rng, height, width)
+    image, label = _background(samples, rng, height, width, zoom=background_zoom)
     image, label = image.copy(), label.copy()
     longest = max(height, width)
     for (top, left), (room_h, room_w) in _slots(count, height, width, rng, layout):
@@ -119,12 +131,16 @@ def compose_group(
     return image, label, count
 
 
-def mosaic_view(samples, size: int, rng: np.random.Generator):
+def mosaic_view(samples, size: int, rng: np.random.Generator, blurred: float = 0.0):
     """A square training view of 2 to 16 people, each 6 to 60 % of the view across,
-    so faces come down to about 8 px at the model's input."""
+    so faces come down to about 8 px at the model's input. A share `blurred` of the
+    views get a background enlarged 1.5 to 8 times (soft, as out of focus), its labels
+    carried along: blurred pavement, walls and coats stay not-skin, blurred skin skin."""
+    zoom = (1.5, 8.0) if blurred and rng.random() < blurred else None
     return compose_group(
-        samples, rng, height=size, width=size, people=(2, 16), scale=(0.06, 0.6), relative=True
-    )[:2]
+        samples, rng, height=size, width=size, people=(2, 16), scale=(0.06, 0.6),
+        relative=True, background_zoom=zoom,
+    )[:2]  # fmt: skip
 
 
 def group_samples(samples, count: int, seed: int = 1000, height: int = 480, width: int = 640):

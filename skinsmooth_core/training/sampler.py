@@ -10,7 +10,8 @@ from .groups import mosaic_view
 
 class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``; a share `mosaic`
-    of the views are synthetic groups (:func:`.groups.mosaic_view`)."""
+    of the views are synthetic groups (:func:`.groups.mosaic_view`), a share `blurred` of
+    those on a background out of focus."""
 
     def __init__(
         self,
@@ -21,9 +22,11 @@ class BatchSampler:
         weights=None,
         negatives: TintedNegatives | None = None,
         mosaic: float = 0.0,
+        blurred: float = 0.0,
     ):
         self.samples = samples
         self.mosaic = mosaic
+        self.blurred = blurred
         self.negatives = negatives or TintedNegatives()
         self.size = size
         self.batch_size = batch_size
@@ -34,7 +37,7 @@ class BatchSampler:
 
     def _view(self, sample: Sample):
         if self.mosaic and self.rng.random() < self.mosaic:
-            image, mask = mosaic_view(self.samples, self.size, self.rng)
+            image, mask = mosaic_view(self.samples, self.size, self.rng, self.blurred)
             return finish_view(image, mask, self.rng, self.negatives)
         return augmented_pair(sample, self.size, self.rng, self.negatives)
 

@@ -85,6 +85,7 @@ def train(
     seed: int = 0,
     negatives: TintedNegatives | None = None,
     mosaic: float = 0.0,
+    blurred: float = 0.0,
     val_groups: int = 0,
     log=print,
 ):
@@ -93,7 +94,8 @@ def train(
     Writes ``best.keras``, ``last.keras``, ``log.csv`` and ``config.json`` to `out_dir`.
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
     `negatives`: the skin-tinted hard negatives (:class:`TintedNegatives`).
-    `mosaic`: share of the views that are synthetic groups (:mod:`.groups`).
+    `mosaic`: share of the views that are synthetic groups (:mod:`.groups`); `blurred`:
+    share of those on an enlarged, soft background (:func:`.groups.mosaic_view`).
     `val_groups`: that many synthetic groups made from val photos are scored as
     the source "groups"; the best checkpoint is then the one with the best mean
     of the pooled val F1 and the groups' F1, so crowds count as much as portraits.
@@ -114,6 +116,7 @@ def train(
         "time_budget_minutes": time_budget_minutes,
         "negatives": asdict(negatives),
         "mosaic": mosaic,
+        "blurred": blurred,
         "val_groups": val_groups,
         "learning_rate": learning_rate,
         "widths": list(widths),
@@ -152,6 +155,7 @@ def train(
             seed=seed,
             negatives=negatives,
             mosaic=mosaic,
+            blurred=blurred,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

@@ -9,7 +9,8 @@ Run from the repository root::
 
     PYTHONPATH=. python benchmarks/partner_fusion.py --data ../shared/data/skin \\
         [--split train --every 4 --groups 40] [--model <main>.tflite] \\
-        [--partner <other>.tflite] [--weights 0.4,0.5,0.6] [--gates]
+        [--partner <other>.tflite] [--weights 0.4,0.5,0.6] \\
+        [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55] [--gates]
 
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
 ``--gates`` adds the rules that were tried against the ccp loss (session 8, see
@@ -102,8 +103,15 @@ def main(argv=None) -> None:
     parser.add_argument("--every", type=int, default=4)
     parser.add_argument("--groups", type=int, default=40)
     parser.add_argument("--weights", default="0,0.5")
-    parser.add_argument("--soft-range", default=None, help="low,high; default: the JSON's")
-    parser.add_argument("--threshold", type=float, default=None, help="default: the JSON's")
+    parser.add_argument(
+        "--soft-ranges", default=None, help="low,high[/low,high...]; default: the JSON's"
+    )
+    parser.add_argument(
+        "--raw-threshold",
+        type=float,
+        default=None,
+        help="on the mean before the stretch (default: the JSON's threshold, unstretched)",
+    )
     parser.add_argument("--gates", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
@@ -115,31 +123,38 @@ def main(argv=None) -> None:
         partner = SkinSegmenter(args.partner, num_threads=args.threads)
     if partner is None:
         parser.error(f"{segmenter.model_path} names no partner: pass --partner")
-    soft_range = segmenter.soft_range
-    if args.soft_range:
-        soft_range = tuple(float(v) for v in args.soft_range.split(","))
-    threshold = segmenter.threshold if args.threshold is None else args.threshold
+    low, high = segmenter.soft_range
+    raw = args.raw_threshold or low + segmenter.threshold * (high - low)
+    ranges = [segmenter.soft_range]
+    if args.soft_ranges:
+        ranges = [tuple(float(v) for v in r.split(",")) for r in args.soft_ranges.split("/")]
     passes = Passes(segmenter, partner)
 
-    def method(combine):
+    def method(combine, soft_range):
         def predict(image):
             rgb, work, main_mask, other, finest = passes(image)
             return passes.finish(combine(main_mask, other), rgb, work, finest, soft_range)
 
-        return predict, threshold
+        low, high = soft_range
+        return predict, (raw - low) / (high - low)
 
-    weights = [float(w) for w in args.weights.split(",")]
-    methods = {f"weight {w:g}": method(weighted(w)) for w in weights}
+    methods = {}
+    for soft_range in ranges:
+        suffix = "" if len(ranges) == 1 else f", {soft_range[0]:g}..{soft_range[1]:g}"
+        for w in (float(w) for w in args.weights.split(",")):
+            methods[f"weight {w:g}{suffix}"] = method(weighted(w), soft_range)
     if args.gates:
         for share in (0.003, 0.01):
             methods[f"main where large disagreement > {share:.1%}"] = method(
-                main_where_large_disagreement(share)
+                main_where_large_disagreement(share), ranges[0]
             )
         for least in (2, 3, 5):
-            methods[f"weight 0.25 under {least} regions"] = method(by_region_count(least, 0.25))
+            methods[f"weight 0.25 under {least} regions"] = method(
+                by_region_count(least, 0.25), ranges[0]
+            )
     print(
-        f"main {segmenter.model_path}, partner {partner.model_path}, stretch {soft_range}, "
-        f"threshold {threshold:.4f}"
+        f"main {segmenter.model_path}, partner {partner.model_path}, threshold {raw:.4f} "
+        "on the mean before the stretch"
     )
     results = benchmark(args.data, methods, groups=args.groups, split=args.split, every=args.every)
     print(format_wild(results))

@@ -192,7 +192,7 @@ def test_fine_tuning_starts_from_the_exported_model(trained, dataset, tmp_path):
 
 def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     """The one-command recipe at toy scale: every stage, the partner wiring, resumption."""
-    from skinsmooth_core.training.recipe import DONE, MAIN_STAGES, PARTNER_STAGE, reproduce
+    from skinsmooth_core.training.recipe import DONE, STAGES, reproduce
 
     photos = [s.image for s in load_split(dataset, "train")]
     canvases = np.stack([letterbox(p, 64)[0] for p in photos]).astype(np.float32) / 255
@@ -204,7 +204,7 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     models = reproduce(
         dataset, tmp_path, representative=canvases, overrides=overrides, log=messages.append
     )
-    stages = [*MAIN_STAGES, PARTNER_STAGE]
+    stages = STAGES
     for stage in stages:
         lines = (tmp_path / stage.name / "log.csv").read_text().splitlines()
         assert len(lines) == 2  # the header and the one epoch allowed
@@ -213,15 +213,21 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     configs = {s.name: json.loads((tmp_path / s.name / "config.json").read_text()) for s in stages}
     assert configs["slim192"]["resume"] is None
     assert configs["soft_ft"]["resume"] == str(tmp_path / "lift_ft" / "best.keras")
-    assert configs["groups_ft"]["resume"] == str(tmp_path / "main" / "skin_unet_fp16.tflite")
+    assert configs["groups_ft"]["resume"] == str(
+        tmp_path / "soft_ft_fp16" / "skin_unet_fp16.tflite"
+    )
+    assert configs["blur_ft"]["resume"] == str(
+        tmp_path / "groups_ft_fp16" / "skin_unet_fp16.tflite"
+    )
     assert configs["groups_ft"]["mosaic"] == 0.4 and configs["groups_ft"]["val_groups"] == 2
+    assert configs["blur_ft"]["blurred"] == 0.5 and configs["groups_ft"]["blurred"] == 0
     assert configs["soft_ft"]["negatives"] == {"share": 0.5, "lift": 0.6, "soft": True, "vivid": 0}
 
     for variant in ("int8", "fp16"):
         segmenter = SkinSegmenter(models / f"skin_unet_{variant}.tflite", num_threads=1)
         assert segmenter.partner_path == models / f"skin_unet_groups_{variant}.tflite"
-        assert segmenter.partner_weight == 0.5 and segmenter.soft_range == (0.35, 0.7)
-        assert segmenter.threshold == pytest.approx((0.55 - 0.35) / 0.35, abs=1e-4)
+        assert segmenter.partner_weight == 0.5 and segmenter.soft_range == (0.3, 0.65)
+        assert segmenter.threshold == pytest.approx((0.55 - 0.3) / 0.35, abs=1e-4)
         assert segmenter._partner.detail is False
         mask = segmenter.predict(photos[0])
         assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32

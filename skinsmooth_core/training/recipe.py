@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import TintedNegatives
+from .export import export
 
-__all__ = ["MAIN_STAGES", "PARTNER_STAGE", "Stage", "reproduce"]
+__all__ = ["STAGES", "Stage", "reproduce"]
 
 DONE = "done.json"  # written into a stage's folder when its run has finished
 
@@ -26,8 +27,9 @@ DONE = "done.json"  # written into a stage's folder when its run has finished
 class Stage:
     """One training run of the recipe.
 
-    name: its run folder. resume: the stage whose best checkpoint it starts from, or
-    ``"main-fp16"`` for the main model's fp16 export, or None (random weights).
+    name: its run folder. resume: the stage whose best checkpoint it starts from
+    (``"<stage>:fp16"``: from that checkpoint's fp16 export, as the shipped partner was
+    made), or None (random weights).
     minutes: the time budget (the learning rate's cosine decay spans it). epochs: the
     most epochs (where a recorded run was stopped by hand). options: the rest of
     :func:`.train.train`'s arguments.
@@ -44,40 +46,42 @@ def _negatives(share, lift=0.0, soft=False):
     return TintedNegatives(share, lift, soft)
 
 
-MAIN_STAGES = (
+STAGES = (
     Stage("slim192", None, 88),
     Stage("slim192_ft", "slim192", 16, options={"learning_rate": 3e-4, "seed": 1}),
     Stage(
-        "tint_ft",
-        "slim192_ft",
-        30,
+        "tint_ft", "slim192_ft", 30,
         options={"learning_rate": 4e-4, "seed": 11, "negatives": _negatives(0.35)},
-    ),  # fmt: skip
+    ),
     Stage(
-        "lift_ft",
-        "tint_ft",
-        65,
-        epochs=7,
+        "lift_ft", "tint_ft", 65, epochs=7,
         options={"learning_rate": 3e-4, "seed": 23, "negatives": _negatives(0.5, 0.5)},
-    ),  # fmt: skip
+    ),
     Stage(
-        "soft_ft",
-        "lift_ft",
-        70,
+        "soft_ft", "lift_ft", 70,
         options={"learning_rate": 3e-4, "seed": 29, "negatives": _negatives(0.5, 0.6, True)},
-    ),  # fmt: skip
-)
-PARTNER_STAGE = Stage(
-    "groups_ft", "main-fp16", 78, epochs=6,
-    options={
-        "learning_rate": 3e-4, "seed": 43, "negatives": _negatives(0.5, 0.6, True),
-        "mosaic": 0.4, "val_groups": 60,
-    },
+    ),
+    # The partner: fine-tunes of the main model's float export (its BatchNorm folded, frozen).
+    Stage(
+        "groups_ft", "soft_ft:fp16", 78, epochs=6,
+        options={
+            "learning_rate": 3e-4, "seed": 43, "negatives": _negatives(0.5, 0.6, True),
+            "mosaic": 0.4, "val_groups": 60,
+        },
+    ),
+    Stage(
+        "blur_ft", "groups_ft:fp16", 45,
+        options={
+            "learning_rate": 1.5e-4, "seed": 53, "negatives": _negatives(0.5, 0.6, True),
+            "mosaic": 0.4, "blurred": 0.5, "val_groups": 60,
+        },
+    ),
 )  # fmt: skip
+MAIN_STAGE, PARTNER_STAGE = "soft_ft", "blur_ft"  # whose best checkpoints ship
 
 MAIN, PARTNER = "skin_unet", "skin_unet_groups"
 THRESHOLD = 0.55  # on each model's output, chosen on every 8th training photo
-SOFT_RANGE = (0.35, 0.7)  # the mean of the two models, stretched to 0..1
+SOFT_RANGE = (0.3, 0.65)  # the mean of the two models, stretched to 0..1
 PARTNER_WEIGHT = 0.5
 
 
@@ -106,8 +110,6 @@ def _run_stage(stage: Stage, data_dir, out_dir: Path, resume, *, time_scale, ove
 
 
 def _export(model, out_dir: Path, name: str, representative, extra_for) -> None:
-    from .export import export
-
     for variant in ("int8", "fp16"):
         extra = extra_for(variant)
         threshold = extra.pop("threshold", THRESHOLD)
@@ -139,8 +141,8 @@ def reproduce(
     data_dir : path
         The skin data folder (``manifest.csv``, ``images/``, ``masks/``).
     out_dir : path
-        Run folders of the stages, ``main/`` (the main model's first export, which
-        the partner starts from) and ``models/`` (``skin_unet_{int8,fp16}`` and
+        Run folders of the stages, ``<stage>_fp16/`` (the float exports later
+        stages start from) and ``models/`` (``skin_unet_{int8,fp16}`` and
         ``skin_unet_groups_{int8,fp16}`` with their JSON files: what ``models/`` of
         the repository holds).
     representative : ndarray
@@ -161,15 +163,19 @@ def reproduce(
     overrides = dict(overrides or {})
     kwargs = {"time_scale": time_scale, "overrides": overrides, "log": log}
     checkpoints = {}
-    for stage in MAIN_STAGES:
-        resume = checkpoints.get(stage.resume)
+    for stage in STAGES:
+        resume = stage.resume
+        if resume is not None:
+            name, _, variant = resume.partition(":")
+            resume = checkpoints[name]
+            if variant:
+                folder = out_dir / f"{name}_{variant}"
+                export(resume, folder, name=MAIN, variants=(variant,))
+                resume = folder / f"{MAIN}_{variant}.tflite"
         checkpoints[stage.name] = _run_stage(stage, data_dir, out_dir, resume, **kwargs)
-    main_best = checkpoints[MAIN_STAGES[-1].name]
-    _export(main_best, out_dir / "main", MAIN, representative, lambda variant: {})
-    partner_resume = out_dir / "main" / f"{MAIN}_fp16.tflite"
-    partner_best = _run_stage(PARTNER_STAGE, data_dir, out_dir, partner_resume, **kwargs)
+    main_best, partner_best = checkpoints[MAIN_STAGE], checkpoints[PARTNER_STAGE]
 
-    stages = [*MAIN_STAGES, PARTNER_STAGE]
+    stages = STAGES
     record = {
         "recipe": "python -m skinsmooth_core.training recipe (skinsmooth_core/training/recipe.py)",
         "stages": [stage.name for stage in stages],

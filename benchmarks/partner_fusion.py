@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from skinsmooth_core._image import check_image
-from skinsmooth_core.masks.segmenter import _WORK_INPUTS, SkinSegmenter, _resize_float, _shrink
+from skinsmooth_core.masks.segmenter import _WORK_INPUTS, SkinSegmenter, _shrink
 from skinsmooth_core.training.wild import benchmark, format_wild
 
 
@@ -47,18 +47,6 @@ class Passes:
             self._image = image
             self._value = rgb, work, main, other, min(main_finest, other_finest)
         return self._value
-
-    def finish(self, mask, rgb, work, finest, soft_range):
-        """Stretch and refine as ``predict`` does."""
-        low, high = soft_range
-        mask = np.clip((mask - low) / (high - low), 0, 1).astype(np.float32)
-        height, width = rgb.shape[:2]
-        factor = max(height, width) / max(work.shape[:2]) * finest
-        if factor > 1.5 and min(height, width) >= 8:
-            mask = self.segmenter._refine(mask, rgb, factor)
-        else:
-            mask = _resize_float(mask, height, width)
-        return np.clip(mask, 0, 1).astype(np.float32)
 
 
 def weighted(weight):
@@ -133,7 +121,9 @@ def main(argv=None) -> None:
     def method(combine, soft_range):
         def predict(image):
             rgb, work, main_mask, other, finest = passes(image)
-            return passes.finish(combine(main_mask, other), rgb, work, finest, soft_range)
+            return segmenter._finish(
+                combine(main_mask, other), rgb, work, finest, soft_range=soft_range
+            )
 
         low, high = soft_range
         return predict, (raw - low) / (high - low)

@@ -384,7 +384,6 @@ class SkinSegmenter:
         """
         image = check_image(image)
         rgb = self._rgb8(image)
-        height, width = rgb.shape[:2]
         # Every pass reads one reduced copy of the photo (at most 3 model inputs across).
         work = _shrink(rgb, _WORK_INPUTS * self.input_size)
         mask, finest = self._passes(rgb, work, flip=flip, zoom=zoom, detail=detail)
@@ -392,7 +391,13 @@ class SkinSegmenter:
             other, other_finest = self._partner._passes(rgb, work, flip=flip, zoom=zoom)
             mask = (1 - self.partner_weight) * mask + self.partner_weight * other
             finest = min(finest, other_finest)
-        low, high = self.soft_range
+        return self._finish(mask, rgb, work, finest, refine=refine)
+
+    def _finish(self, mask, rgb, work, finest, *, refine=True, soft_range=None):
+        """The mean mask of `work` stretched by `soft_range` (default: the JSON's) and
+        mapped back to `rgb`'s size (refined by its edges, or plain bilinear)."""
+        height, width = rgb.shape[:2]
+        low, high = self.soft_range if soft_range is None else soft_range
         if (low, high) != (0.0, 1.0):
             mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
         factor = max(height, width) / max(work.shape[:2]) * finest

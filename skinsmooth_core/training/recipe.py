@@ -110,6 +110,9 @@ def _run_stage(stage: Stage, data_dir, out_dir: Path, resume, *, time_scale, ove
 
 
 def _export(model, out_dir: Path, name: str, representative, extra_for) -> None:
+    import keras
+
+    model = keras.saving.load_model(model, compile=False)  # once for both variants
     for variant in ("int8", "fp16"):
         extra = extra_for(variant)
         threshold = extra.pop("threshold", THRESHOLD)
@@ -175,11 +178,10 @@ def reproduce(
         checkpoints[stage.name] = _run_stage(stage, data_dir, out_dir, resume, **kwargs)
     main_best, partner_best = checkpoints[MAIN_STAGE], checkpoints[PARTNER_STAGE]
 
-    stages = STAGES
     record = {
         "recipe": "python -m skinsmooth_core.training recipe (skinsmooth_core/training/recipe.py)",
-        "stages": [stage.name for stage in stages],
-        "minutes": [_minutes(out_dir / stage.name) for stage in stages],
+        "stages": [stage.name for stage in STAGES],
+        "minutes": [_minutes(out_dir / stage.name) for stage in STAGES],
         "time_scale": time_scale,
         "overrides": {k: repr(v) for k, v in overrides.items()},
     }

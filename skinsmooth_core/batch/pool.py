@@ -61,7 +61,10 @@ def run_pool(
             while pending or in_flight:
                 while pending and len(in_flight) < 2 * workers and not suspects:
                     task = pending.popleft()
-                    in_flight[pool.submit(process_in_worker, task)] = task
+                    try:
+                        in_flight[pool.submit(process_in_worker, task)] = task
+                    except BrokenProcessPool:  # a worker died before this task was sent
+                        suspects.append(task)
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)

@@ -10,7 +10,8 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/partner_fusion.py --data ../shared/data/skin \\
         [--split train --every 4 --groups 40] [--model <main>.tflite] \\
         [--partner <other>.tflite] [--weights 0.4,0.5,0.6] \\
-        [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55] [--gates]
+        [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55 | --stretched-threshold 0.5]
+        [--gates]
 
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
 ``--gates`` adds the rules that were tried against the ccp loss (session 8, see
@@ -100,6 +101,12 @@ def main(argv=None) -> None:
         default=None,
         help="on the mean before the stretch (default: the JSON's threshold, unstretched)",
     )
+    parser.add_argument(
+        "--stretched-threshold",
+        type=float,
+        default=None,
+        help="score at this value of the stretched mask instead (the issue's held-out set: 0.5)",
+    )
     parser.add_argument("--gates", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
@@ -126,6 +133,8 @@ def main(argv=None) -> None:
             )
 
         low, high = soft_range
+        if args.stretched_threshold is not None:
+            return predict, args.stretched_threshold
         return predict, (raw - low) / (high - low)
 
     methods = {}

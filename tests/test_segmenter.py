@@ -14,6 +14,7 @@ from skinsmooth_core.masks.segmenter import (
     SegmenterUnavailable,
     SkinSegmenter,
     _edge_ramp,
+    _fuse,
     _shrink,
     _tile_boxes,
     _without_runtime_banner,
@@ -258,6 +259,56 @@ def test_tiles_blend_without_seams(height, width, offsets):
     step = 2 * (max(offsets) - min(offsets)) / reach + 0.3 / height + 0.2 / width + 1e-5
     assert np.abs(np.diff(blended, axis=0)).max() <= step
     assert np.abs(np.diff(blended, axis=1)).max() <= step
+
+
+def _steps(values):
+    return max(np.abs(np.diff(values, axis=0)).max(), np.abs(np.diff(values, axis=1)).max())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(st.integers(64, 300), st.integers(64, 300)),
+    corner=st.tuples(st.floats(0, 0.5), st.floats(0, 0.5)),
+    side=st.floats(0.05, 0.5),
+    whole_level=st.floats(0, 0.29),
+    tile_level=st.floats(0.51, 1),
+)
+def test_fuse_keeps_the_whole_pass_where_only_the_tiles_see_a_large_region(
+    shape, corner, side, whole_level, tile_level
+):
+    """A rectangle only the tiles call skin: the whole pass alone if it is larger than
+    2 % of the photo (a shirt seen close up), the plain mean if smaller (a small
+    person); never a seam, never outside the two."""
+    height, width = shape
+    rows = slice(int(corner[0] * height), int((corner[0] + side) * height) + 1)
+    cols = slice(int(corner[1] * width), int((corner[1] + side) * width) + 1)
+    ramp = np.linspace(0, 0.05, width, dtype=np.float32)
+    whole = np.float32(whole_level) + np.zeros(shape, np.float32) + ramp
+    whole = np.minimum(whole, np.float32(0.29))
+    tiles = np.full(shape, 0.2, np.float32) + ramp
+    tiles[rows, cols] = tile_level
+    mean = 0.5 * whole + 0.5 * tiles
+    fused = _fuse(whole, tiles)
+    area = (rows.stop - rows.start) * (cols.stop - cols.start)
+    if area <= 0.02 * height * width:
+        np.testing.assert_array_equal(fused, mean)
+        return
+    # Inside the region: the whole pass (a mean of 25 ones is 1 up to float32 rounding).
+    np.testing.assert_allclose(fused[rows, cols], whole[rows, cols], rtol=0, atol=1e-6)
+    low, high = np.minimum(whole, mean), np.maximum(whole, mean)
+    assert np.all(fused >= low - 1e-6) and np.all(fused <= high + 1e-6)
+    # fused = mean + keep (whole - mean) with keep a 5-pixel box mean of 0/1 values,
+    # so a step is at most 2 |d mean| + |d whole| + |whole - mean| / 5 (+ rounding).
+    bound = 2 * _steps(mean) + _steps(whole) + np.abs(whole - mean).max() / 5 + 1e-5
+    assert _steps(fused) <= bound
+    assert _steps(fused) < _steps(mean)  # the tiles' edge is gone, not moved
+
+
+def test_fuse_without_tiles_only_regions_is_the_mean():
+    rng = np.random.default_rng(3)
+    whole = rng.uniform(0.3, 1, (50, 70)).astype(np.float32)
+    tiles = rng.uniform(0, 1, (50, 70)).astype(np.float32)
+    np.testing.assert_array_equal(_fuse(whole, tiles), 0.5 * whole + 0.5 * tiles)
 
 
 def _copy_model(folder, segmenter, name, **fields):

@@ -82,6 +82,7 @@ MAIN_STAGE, PARTNER_STAGE = "soft_ft", "blur_ft"  # whose best checkpoints ship
 MAIN, PARTNER = "skin_unet", "skin_unet_groups"
 THRESHOLD = 0.55  # on each model's output, chosen on every 8th training photo
 SOFT_RANGE = (0.3, 0.65)  # the mean of the two models, stretched to 0..1
+MASK_THRESHOLD = 0.5  # on the stretched mean: its midpoint, where the photos are cut
 PARTNER_WEIGHT = 0.5
 
 
@@ -186,7 +187,6 @@ def reproduce(
         "overrides": {k: repr(v) for k, v in overrides.items()},
     }
     models = out_dir / "models"
-    low, high = SOFT_RANGE
     _export(
         partner_best, models, PARTNER, representative,
         lambda variant: {
@@ -199,7 +199,7 @@ def reproduce(
     _export(
         main_best, models, MAIN, representative,
         lambda variant: {
-            "threshold": round((THRESHOLD - low) / (high - low), 4),
+            "threshold": MASK_THRESHOLD,
             "soft_range": list(SOFT_RANGE),
             "partner": {"file": f"{PARTNER}_{variant}.tflite", "weight": PARTNER_WEIGHT},
             "training": record,

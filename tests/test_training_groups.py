@@ -65,6 +65,32 @@ def test_grid_places_every_person_apart():
     assert regions >= 6  # each pasted disc is its own region (the background may add more)
 
 
+@pytest.mark.parametrize("layout", ["grid", "scatter"])
+def test_pieces_say_where_each_photo_went_and_change_nothing(layout):
+    plain = compose_group(SAMPLES, np.random.default_rng(7), height=300, width=420, layout=layout)
+    pieces = []
+    image, label, count = compose_group(
+        SAMPLES, np.random.default_rng(7), height=300, width=420, layout=layout, pieces=pieces
+    )
+    np.testing.assert_array_equal(image, plain[0])
+    np.testing.assert_array_equal(label, plain[1])
+    assert len(pieces) == count == plain[2]
+    owner = np.full(label.shape, -1)
+    for index, (sample, rows, cols) in enumerate(pieces):
+        assert sample in SAMPLES
+        assert 0 <= rows.start < rows.stop <= 300 and 0 <= cols.start < cols.stop <= 420
+        owner[rows, cols] = index
+    # The last photo pasted is on top: its box holds its own label, resized (its
+    # skin disc's share of the box within the resize's rounding of the sample's).
+    sample, rows, cols = pieces[-1]
+    box = label[rows, cols]
+    share = np.mean(box[box != IGNORE] == 255)
+    own = sample.mask[sample.mask != IGNORE]
+    assert share == pytest.approx(np.mean(own == 255), abs=0.1)
+    # Outside every box: the background, whose skin the boxes do not explain.
+    assert (owner >= 0).any() and (owner < 0).any()
+
+
 def test_mosaic_views_have_small_people():
     rng = np.random.default_rng(2)
     image, label = mosaic_view(SAMPLES, 192, rng)

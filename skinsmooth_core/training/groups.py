@@ -79,6 +79,7 @@ def compose_group(
     relative: bool = False,
     layout: str | None = None,
     background_zoom: tuple[float, float] | None = None,
+    pieces: list | None = None,
 ):
     """A synthetic group photo of height x width and its 0/255/128 label.
 
@@ -100,6 +101,10 @@ def compose_group(
         Enlarge the background crop by a factor in this range (log-uniform), so it
         is blurred like a background out of focus; default: a crop of 30-70 % of a
         photo's height, resized to the canvas.
+    pieces : list, optional
+        If given, each pasted photo's ``(sample, rows, cols)`` (its sample and the
+        slices of the canvas it covers) is appended, in pasting order (later ones
+        hide earlier ones).
 
     Returns
     -------
@@ -128,6 +133,8 @@ def compose_group(
         c = left + int(rng.integers(0, room_w - pw + 1))
         image[r : r + ph, c : c + pw] = piece
         label[r : r + ph, c : c + pw] = piece_label
+        if pieces is not None:
+            pieces.append((sample, slice(r, r + ph), slice(c, c + pw)))
     return image, label, count
 
 

@@ -81,9 +81,9 @@ MAIN_STAGE, PARTNER_STAGE = "soft_ft", "blur_ft"  # whose best checkpoints ship
 
 MAIN, PARTNER = "skin_unet", "skin_unet_groups"
 THRESHOLD = 0.55  # on each model's output, chosen on every 8th training photo
-SOFT_RANGE = (0.3, 0.65)  # the mean of the two models, stretched to 0..1
+SOFT_RANGE = (0.3, 0.6)  # the mean of the two models, stretched to 0..1
 MASK_THRESHOLD = 0.5  # on the stretched mean: its midpoint, where the photos are cut
-PARTNER_WEIGHT = 0.5
+PARTNER_WEIGHT = 0.35
 
 
 def _run_stage(stage: Stage, data_dir, out_dir: Path, resume, *, time_scale, overrides, log):

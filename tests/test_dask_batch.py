@@ -187,10 +187,6 @@ def _alive(pid):
     return state != "Z"
 
 
-def _default_interrupt():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 # Enough photos that a batch is still running when Ctrl-C arrives, however fast one photo is
 # (6 were done before the signal on a loaded machine once the retouch got faster).
 PHOTOS = 14
@@ -209,18 +205,22 @@ def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, c
     command += ["--dask", "local:2", "--report", str(report), *COLOR]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # its own session, like a terminal: Ctrl-C reaches the command and all its processes.
-    # A shell starts background jobs with SIGINT ignored and children inherit that, so
-    # a test run in the background would hand the command an ignored Ctrl-C: reset it.
-    started = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_default_interrupt,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays
+    # ignored across exec; a handler does not, so with one set here the command starts
+    # with the default Ctrl-C however pytest was started.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        started = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            text=True,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline, workers = time.monotonic() + 180, set()
     while started.poll() is None and time.monotonic() < deadline:
         workers.update(spawned_children(started.pid))

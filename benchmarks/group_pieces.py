@@ -5,7 +5,7 @@ The synthetic groups of ``python -m skinsmooth_core.training wild`` paste whole 
 photos (a portrait, a street photo, a hand) at 10-50 % on a background cut from another
 val photo and enlarged to the canvas. Most of a canvas's skin pixels can be on that
 background, so its pooled F1 says little about the small people. This rebuilds the same
-canvases (same seed and size) and reports, at the mask's threshold:
+canvases (:func:`~skinsmooth_core.training.wild.wild_photos`) and reports, at the mask's threshold:
 
 - per source of the pasted photo and per size of the piece (its longer side on the
   canvas): visible skin pixels, the share in the mask (recall) and the share of pieces
@@ -27,8 +27,7 @@ from collections import defaultdict
 import numpy as np
 
 from skinsmooth_core.masks.segmenter import SkinSegmenter
-from skinsmooth_core.training.data import load_split
-from skinsmooth_core.training.groups import compose_group
+from skinsmooth_core.training.wild import wild_photos
 
 SIZES = ((0, 100), (100, 200), (200, np.inf))  # the piece's longer side on the canvas, px
 
@@ -68,7 +67,6 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--groups", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=2026, help="the wild benchmark's")
     parser.add_argument("--model", default=None, help="default: the shipped int8 model")
     parser.add_argument("--threshold", type=float, default=None, help="default: the JSON's")
     parser.add_argument("--threads", type=int, default=2)
@@ -76,13 +74,12 @@ def main(argv=None) -> None:
 
     segmenter = SkinSegmenter(args.model, num_threads=args.threads)
     threshold = segmenter.threshold if args.threshold is None else args.threshold
-    photos = load_split(args.data, "val")
-    rng = np.random.default_rng(args.seed)  # the same stream as training.wild.wild_photos
     totals = defaultdict(lambda: np.zeros(4, np.int64))
-    for _ in range(args.groups):
-        pieces = []
-        image, label, _ = compose_group(photos, rng, height=853, width=1280, pieces=pieces)
-        score_canvas(segmenter.predict(image), label, pieces, threshold, totals)
+    pieces = []
+    for set_name, _, image, label in wild_photos(args.data, groups=args.groups, pieces=pieces):
+        if set_name != "groups":
+            break  # the groups come first
+        score_canvas(segmenter.predict(image), label, pieces[-1], threshold, totals)
 
     print(f"{segmenter.model_path.name}, threshold {threshold:g}, {args.groups} canvases")
     print("| part | skin pixels | in the mask | pieces | over half found |")

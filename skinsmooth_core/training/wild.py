@@ -39,17 +39,23 @@ def size_bin_name(low, high) -> str:
 
 
 def wild_photos(
-    data_dir, *, groups: int = 60, seed: int = 2026, split="val", every=1, height=853, width=1280
-):
+    data_dir, *, groups: int = 60, seed: int = 2026, split="val", every=1, height=853, width=1280,
+    pieces: list | None = None,
+):  # fmt: skip
     """The benchmark's photos: ``(set name, id, image, label)`` tuples, groups first.
 
     `split` "train" (with `every` > 1 to keep every n-th photo of each wild source) gives a
-    set of the same kind to choose settings on, so that val stays for reporting.
+    set of the same kind to choose settings on, so that val stays for reporting. With a
+    list `pieces`, each group's pasted photos (``compose_group(pieces=)``'s list) are
+    appended to it before that group is yielded.
     """
     photos = load_split(data_dir, split)
     rng = np.random.default_rng(seed)
     for index in range(groups):
-        image, label, count = compose_group(photos, rng, height=height, width=width)
+        pasted = []
+        image, label, count = compose_group(photos, rng, height=height, width=width, pieces=pasted)
+        if pieces is not None:
+            pieces.append(pasted)
         yield "groups", f"group{index:03d}-{count}p", image, label
     for sample in [s for s in photos if s.source in WILD_SOURCES][::every]:
         yield sample.source, sample.id, sample.image, sample.mask

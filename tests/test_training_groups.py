@@ -152,3 +152,64 @@ def test_a_region_falls_in_the_bin_of_its_size(across):
     summary = scores.summary()
     (low, high), *_ = [b for b in SIZE_BINS if b[0] <= across < b[1]]
     assert summary[f"regions_{size_bin_name(low, high)}"] == 1
+
+
+def test_piece_weights_choose_who_is_pasted():
+    """Weights pick the people (all from the weighted photos; the background is any
+    photo), and equal weights make the same kind of draw as none."""
+    weights = np.zeros(len(SAMPLES))
+    weights[[1, 4]] = 0.5
+    for seed in range(20):
+        pieces = []
+        compose_group(
+            SAMPLES, np.random.default_rng(seed), height=300, width=420, pieces=pieces,
+            weights=weights,
+        )  # fmt: skip
+        assert {sample.id for sample, _, _ in pieces} <= {"s1", "s4"}
+    counts = {s.id: 0 for s in SAMPLES}
+    for seed in range(40):
+        pieces = []
+        compose_group(
+            SAMPLES, np.random.default_rng(seed), height=300, width=420, pieces=pieces,
+            weights=np.full(len(SAMPLES), 1 / len(SAMPLES)),
+        )  # fmt: skip
+        for sample, _, _ in pieces:
+            counts[sample.id] += 1
+    assert min(counts.values()) > 0  # every photo can be pasted
+
+
+def test_sampler_draws_group_pieces_by_source():
+    from skinsmooth_core.training.sampler import BatchSampler
+
+    samples = [
+        Sample(s.id, "hgr" if i < 2 else "sfa", s.image, s.mask, s.skin_points)
+        for i, s in enumerate(SAMPLES)
+    ]
+    sampler = BatchSampler(samples, 64, 2, mosaic=1.0, piece_weights={"sfa": 0, "hgr": 3})
+    chosen = sampler.pieces
+    assert chosen is not None and chosen.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(chosen, [0.5, 0.5, 0, 0, 0, 0])
+    x, y = sampler.batch()
+    assert x.shape[:3] == (2, 64, 64) and y.shape[:3] == (2, 64, 64)
+    assert BatchSampler(samples, 64, 2, mosaic=1.0).pieces is None
+    with pytest.raises(ValueError, match="no photo to paste"):
+        BatchSampler(samples, 64, 2, piece_weights={"sfa": 0, "hgr": 0})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("hands=2", "unknown source 'hands'"),
+        ("hgr=x", "weight of 'hgr' must be a number >= 0"),
+        ("hgr=-1", "weight of 'hgr' must be a number >= 0"),
+        ("sfa=0,fasseg=0,ibtd=0,ccp=0,abd=0,hgr=0", "at least one source"),
+    ],
+)
+def test_piece_weights_on_the_command_line_are_checked(value, message, capsys):
+    from skinsmooth_core.training.__main__ import _source_weights, main
+
+    assert _source_weights("hgr=4, abd=1.5") == {"hgr": 4.0, "abd": 1.5}
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--data", "nowhere", "--out", "nowhere", "--piece-weights", value])
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err

@@ -39,6 +39,31 @@ def _positive(text: str) -> int:
     return value
 
 
+def _source_weights(text: str) -> dict[str, float]:
+    """``"hgr=4,abd=1.5"`` -> ``{"hgr": 4.0, "abd": 1.5}``; sources not named weigh 1."""
+    from .data import SOURCE_WEIGHTS
+
+    weights = {}
+    for item in text.split(","):
+        source, _, value = item.partition("=")
+        source = source.strip()
+        if source not in SOURCE_WEIGHTS:
+            raise argparse.ArgumentTypeError(
+                f"unknown source {source!r} in {text!r}; sources: {', '.join(SOURCE_WEIGHTS)}"
+            )
+        try:
+            weights[source] = float(value)
+        except ValueError:
+            weights[source] = -1.0
+        if not weights[source] >= 0:
+            raise argparse.ArgumentTypeError(
+                f"weight of {source!r} must be a number >= 0 (SOURCE=W,...), got {item!r}"
+            )
+    if not any(weights.get(s, 1.0) > 0 for s in SOURCE_WEIGHTS):
+        raise argparse.ArgumentTypeError(f"at least one source must weigh more than 0: {text!r}")
+    return weights
+
+
 def _representative(data_dir, size: int, count: int) -> np.ndarray:
     """Letterboxed training photos from every source, for int8 calibration."""
     from .data import load_split
@@ -95,6 +120,13 @@ def main(argv=None) -> int:
         type=float,
         default=0.0,
         help="share of the synthetic groups on an enlarged, out-of-focus background",
+    )
+    train.add_argument(
+        "--piece-weights",
+        type=_source_weights,
+        default=None,
+        help="the synthetic groups' people drawn with these weights per source, "
+        "e.g. hgr=4,abd=1.5 (default: every photo alike)",
     )
     train.add_argument(
         "--val-groups", type=int, default=0, help="synthetic val groups scored for the checkpoint"
@@ -187,6 +219,7 @@ def main(argv=None) -> int:
             negatives=TintedNegatives(args.tint, args.lift, args.soft_blobs, args.vivid),
             mosaic=args.mosaic,
             blurred=args.blurred,
+            piece_weights=args.piece_weights,
             val_groups=args.val_groups,
             log=_log,
         )

@@ -80,6 +80,7 @@ def compose_group(
     layout: str | None = None,
     background_zoom: tuple[float, float] | None = None,
     pieces: list | None = None,
+    weights: np.ndarray | None = None,
 ):
     """A synthetic group photo of height x width and its 0/255/128 label.
 
@@ -105,6 +106,10 @@ def compose_group(
         If given, each pasted photo's ``(sample, rows, cols)`` (its sample and the
         slices of the canvas it covers) is appended, in pasting order (later ones
         hide earlier ones).
+    weights : ndarray, optional
+        The probability of each of `samples` to be pasted (summing to 1), e.g. more
+        hands and bodies than studio faces; default: uniform. The background is
+        always drawn uniformly.
 
     Returns
     -------
@@ -119,7 +124,10 @@ def compose_group(
     image, label = image.copy(), label.copy()
     longest = max(height, width)
     for (top, left), (room_h, room_w) in _slots(count, height, width, rng, layout):
-        sample = samples[rng.integers(len(samples))]
+        if weights is None:
+            sample = samples[rng.integers(len(samples))]
+        else:
+            sample = samples[rng.choice(len(samples), p=weights)]
         h, w = sample.mask.shape
         factor = rng.uniform(*scale)
         if relative:
@@ -138,15 +146,16 @@ def compose_group(
     return image, label, count
 
 
-def mosaic_view(samples, size: int, rng: np.random.Generator, blurred: float = 0.0):
+def mosaic_view(samples, size: int, rng: np.random.Generator, blurred: float = 0.0, weights=None):
     """A square training view of 2 to 16 people, each 6 to 60 % of the view across,
     so faces come down to about 8 px at the model's input. A share `blurred` of the
     views get a background enlarged 1.5 to 8 times (soft, as out of focus), its labels
-    carried along: blurred pavement, walls and coats stay not-skin, blurred skin skin."""
+    carried along: blurred pavement, walls and coats stay not-skin, blurred skin skin.
+    `weights`: each sample's probability to be pasted (see :func:`compose_group`)."""
     zoom = (1.5, 8.0) if blurred and rng.random() < blurred else None
     return compose_group(
         samples, rng, height=size, width=size, people=(2, 16), scale=(0.06, 0.6),
-        relative=True, background_zoom=zoom,
+        relative=True, background_zoom=zoom, weights=weights,
     )[:2]  # fmt: skip
 
 

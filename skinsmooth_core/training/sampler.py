@@ -11,7 +11,8 @@ from .groups import mosaic_view
 class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``; a share `mosaic`
     of the views are synthetic groups (:func:`.groups.mosaic_view`), a share `blurred` of
-    those on a background out of focus."""
+    those on a background out of focus. The groups' people are drawn with
+    `piece_weights` per source (default: every photo alike)."""
 
     def __init__(
         self,
@@ -23,6 +24,7 @@ class BatchSampler:
         negatives: TintedNegatives | None = None,
         mosaic: float = 0.0,
         blurred: float = 0.0,
+        piece_weights: dict | None = None,
     ):
         self.samples = samples
         self.mosaic = mosaic
@@ -34,10 +36,16 @@ class BatchSampler:
         weights = SOURCE_WEIGHTS if weights is None else weights
         p = np.array([weights.get(s.source, 1.0) for s in samples], dtype=np.float64)
         self.p = p / p.sum()
+        self.pieces = None
+        if piece_weights is not None:
+            q = np.array([piece_weights.get(s.source, 1.0) for s in samples], np.float64)
+            if not q.sum() > 0:
+                raise ValueError(f"piece_weights {piece_weights} leave no photo to paste")
+            self.pieces = q / q.sum()
 
     def _view(self, sample: Sample):
         if self.mosaic and self.rng.random() < self.mosaic:
-            image, mask = mosaic_view(self.samples, self.size, self.rng, self.blurred)
+            image, mask = mosaic_view(self.samples, self.size, self.rng, self.blurred, self.pieces)
             return finish_view(image, mask, self.rng, self.negatives)
         return augmented_pair(sample, self.size, self.rng, self.negatives)
 

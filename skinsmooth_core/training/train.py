@@ -86,6 +86,7 @@ def train(
     negatives: TintedNegatives | None = None,
     mosaic: float = 0.0,
     blurred: float = 0.0,
+    piece_weights: dict | None = None,
     val_groups: int = 0,
     log=print,
 ):
@@ -95,7 +96,9 @@ def train(
     Training stops cleanly after `max_epochs` or before `time_budget_minutes` runs out.
     `negatives`: the skin-tinted hard negatives (:class:`TintedNegatives`).
     `mosaic`: share of the views that are synthetic groups (:mod:`.groups`); `blurred`:
-    share of those on an enlarged, soft background (:func:`.groups.mosaic_view`).
+    share of those on an enlarged, soft background (:func:`.groups.mosaic_view`);
+    `piece_weights`: the groups' people drawn with these weights per source (default:
+    every photo alike), e.g. ``{"hgr": 4}`` for more hands.
     `val_groups`: that many synthetic groups made from val photos are scored as
     the source "groups"; the best checkpoint is then the one with the best mean
     of the pooled val F1 and the groups' F1, so crowds count as much as portraits.
@@ -117,6 +120,7 @@ def train(
         "negatives": asdict(negatives),
         "mosaic": mosaic,
         "blurred": blurred,
+        "piece_weights": piece_weights,
         "val_groups": val_groups,
         "learning_rate": learning_rate,
         "widths": list(widths),
@@ -156,6 +160,7 @@ def train(
             negatives=negatives,
             mosaic=mosaic,
             blurred=blurred,
+            piece_weights=piece_weights,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

@@ -15,7 +15,7 @@ Run from the repository root::
 
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
 ``--gates`` adds the rules that were tried against the ccp loss (session 8, see
-``models/MODEL_CARD.md``, "The partner model"). Uses the predictor's private passes, so
+``models/HISTORY.md``, "The partner model"). Uses the predictor's private passes, so
 it runs the same arithmetic as ``predict``.
 """
 
@@ -83,6 +83,23 @@ def by_region_count(least, low_weight, weight=0.5, min_area=20):
     return combine
 
 
+def larger_in_small_regions(share, weight=0.35, raw=0.45):
+    """The larger of the two models in small separate regions either model sees (small
+    people: the partner finds hands, the main model the smallest faces), the weighted
+    mean elsewhere."""
+
+    def combine(main, other):
+        mean = (1 - weight) * main + weight * other
+        labels, count = ndi.label((main > raw) | (other > raw))
+        if not count:
+            return mean
+        small = np.bincount(labels.ravel()) <= share * main.size
+        small[0] = False
+        return np.where(small[labels], np.maximum(main, other), mean)
+
+    return combine
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -108,6 +125,12 @@ def main(argv=None) -> None:
         help="score at this value of the stretched mask instead (the issue's held-out set: 0.5)",
     )
     parser.add_argument("--gates", action="store_true")
+    parser.add_argument(
+        "--small-regions",
+        default=None,
+        help="shares of the photo, e.g. 0.001,0.003: also score the larger of the two "
+        "models in separate regions up to that size (the first weight elsewhere)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -150,6 +173,12 @@ def main(argv=None) -> None:
         for least in (2, 3, 5):
             methods[f"weight 0.25 under {least} regions"] = method(
                 by_region_count(least, 0.25), ranges[0]
+            )
+    if args.small_regions:
+        first = float(args.weights.split(",")[0])
+        for share in (float(v) for v in args.small_regions.split(",")):
+            methods[f"larger in regions <= {share:.2%}"] = method(
+                larger_in_small_regions(share, first, raw), ranges[0]
             )
     print(
         f"main {segmenter.model_path}, partner {partner.model_path}, threshold {raw:.4f} "

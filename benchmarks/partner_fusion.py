@@ -11,9 +11,11 @@ Run from the repository root::
         [--split train --every 4 --groups 40] [--model <main>.tflite] \\
         [--partner <other>.tflite] [--weights 0.4,0.5,0.6] \\
         [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55 | --stretched-threshold 0.5]
-        [--gates]
+        [--gates] [--small-regions 0.0005,0.002]
 
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
+``--small-regions`` adds the larger of the two models in separate regions up to those
+shares of the photo (session 10: more small regions found, lower pooled F1),
 ``--gates`` adds the rules that were tried against the ccp loss (session 8, see
 ``models/HISTORY.md``, "The partner model"). Uses the predictor's private passes, so
 it runs the same arithmetic as ``predict``.

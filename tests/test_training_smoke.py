@@ -219,6 +219,9 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     assert configs["blur_ft"]["resume"] == str(
         tmp_path / "groups_ft_fp16" / "skin_unet_fp16.tflite"
     )
+    assert configs["hands_ft"]["resume"] == str(tmp_path / "blur_ft_fp16" / "skin_unet_fp16.tflite")
+    assert configs["hands_ft"]["piece_weights"]["hgr"] == 4.0
+    assert configs["blur_ft"]["piece_weights"] is None
     assert configs["groups_ft"]["mosaic"] == 0.4 and configs["groups_ft"]["val_groups"] == 2
     assert configs["blur_ft"]["blurred"] == 0.5 and configs["groups_ft"]["blurred"] == 0
     assert configs["soft_ft"]["negatives"] == {"share": 0.5, "lift": 0.6, "soft": True, "vivid": 0}

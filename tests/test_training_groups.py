@@ -213,3 +213,20 @@ def test_piece_weights_on_the_command_line_are_checked(value, message, capsys):
         main(["train", "--data", "nowhere", "--out", "nowhere", "--piece-weights", value])
     assert raised.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_close_up_backgrounds_have_more_skin():
+    """With `close_up` the background is the crop with the most skin of a few tries."""
+    shares = {}
+    for close_up in (False, True):
+        total = 0.0
+        for seed in range(30):
+            _, label, _ = compose_group(
+                SAMPLES, np.random.default_rng(seed), height=200, width=300, people=(0, 0),
+                layout="scatter", background_zoom=(2.0, 6.0), close_up=close_up,
+            )  # fmt: skip
+            total += np.mean(label == 255)
+        shares[close_up] = total / 30
+    assert shares[True] > shares[False] + 0.05
+    image, label = mosaic_view(SAMPLES, 96, np.random.default_rng(3), close_ups=1.0)
+    assert image.shape == (96, 96, 3) and set(np.unique(label)) <= {0, IGNORE, 255}

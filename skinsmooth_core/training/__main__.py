@@ -129,6 +129,13 @@ def main(argv=None) -> int:
         "e.g. hgr=4,abd=1.5 (default: every photo alike)",
     )
     train.add_argument(
+        "--close-ups",
+        type=float,
+        default=0.0,
+        help="share of the synthetic groups on a background with much skin (people in the "
+        "foreground, cut by the frame)",
+    )
+    train.add_argument(
         "--val-groups", type=int, default=0, help="synthetic val groups scored for the checkpoint"
     )
 
@@ -220,6 +227,7 @@ def main(argv=None) -> int:
             mosaic=args.mosaic,
             blurred=args.blurred,
             piece_weights=args.piece_weights,
+            close_ups=args.close_ups,
             val_groups=args.val_groups,
             log=_log,
         )

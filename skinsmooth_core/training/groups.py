@@ -31,8 +31,9 @@ def _scaled(image: np.ndarray, mask: np.ndarray, height: int, width: int):
     return out, label.astype(np.uint8)
 
 
-def _background(samples, rng, height: int, width: int, tries: int = 4, zoom=None):
-    """A crop of one of a few random photos, the one with the least skin, covering the canvas.
+def _background(samples, rng, height: int, width: int, tries: int = 4, zoom=None, most=False):
+    """A crop of one of a few random photos, the one with the least skin (with `most`, the
+    most: a close-up of skin cut by the frame), covering the canvas.
 
     The crop is 30-70 % of the photo's height, or with `zoom` = (low, high), the canvas's
     height divided by a factor drawn log-uniformly from that range (at most the photo's):
@@ -50,6 +51,8 @@ def _background(samples, rng, height: int, width: int, tries: int = 4, zoom=None
         top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         crop = (slice(top, top + ch), slice(left, left + cw))
         skin = np.count_nonzero(sample.mask[crop] == 255) / (ch * cw)
+        if most:
+            skin = -skin
         if best is None or skin < best[0]:
             best = (skin, sample, crop)
     _, sample, crop = best
@@ -79,6 +82,7 @@ def compose_group(
     relative: bool = False,
     layout: str | None = None,
     background_zoom: tuple[float, float] | None = None,
+    close_up: bool = False,
     pieces: list | None = None,
     weights: np.ndarray | None = None,
 ):
@@ -102,6 +106,9 @@ def compose_group(
         Enlarge the background crop by a factor in this range (log-uniform), so it
         is blurred like a background out of focus; default: a crop of 30-70 % of a
         photo's height, resized to the canvas.
+    close_up : bool
+        Take the background crop with the most skin of a few tries (a face or an arm
+        so close that the frame cuts it) instead of the one with the least.
     pieces : list, optional
         If given, each pasted photo's ``(sample, rows, cols)`` (its sample and the
         slices of the canvas it covers) is appended, in pasting order (later ones
@@ -120,7 +127,7 @@ def compose_group(
     """
     count = int(rng.integers(people[0], people[1] + 1))
     layout = layout or ("grid" if rng.random() < 0.5 else "scatter")
-    image, label = _background(samples, rng, height, width, zoom=background_zoom)
+    image, label = _background(samples, rng, height, width, zoom=background_zoom, most=close_up)
     image, label = image.copy(), label.copy()
     longest = max(height, width)
     for (top, left), (room_h, room_w) in _slots(count, height, width, rng, layout):
@@ -146,16 +153,26 @@ def compose_group(
     return image, label, count
 
 
-def mosaic_view(samples, size: int, rng: np.random.Generator, blurred: float = 0.0, weights=None):
+def mosaic_view(
+    samples,
+    size: int,
+    rng: np.random.Generator,
+    blurred: float = 0.0,
+    weights=None,
+    close_ups: float = 0.0,
+):
     """A square training view of 2 to 16 people, each 6 to 60 % of the view across,
     so faces come down to about 8 px at the model's input. A share `blurred` of the
     views get a background enlarged 1.5 to 8 times (soft, as out of focus), its labels
     carried along: blurred pavement, walls and coats stay not-skin, blurred skin skin.
-    `weights`: each sample's probability to be pasted (see :func:`compose_group`)."""
+    `weights`: each sample's probability to be pasted (see :func:`compose_group`); a
+    share `close_ups` of the views have a background with as much skin as a few tries
+    find (people in the foreground, cut by the frame)."""
     zoom = (1.5, 8.0) if blurred and rng.random() < blurred else None
+    close_up = bool(close_ups) and rng.random() < close_ups
     return compose_group(
         samples, rng, height=size, width=size, people=(2, 16), scale=(0.06, 0.6),
-        relative=True, background_zoom=zoom, weights=weights,
+        relative=True, background_zoom=zoom, weights=weights, close_up=close_up,
     )[:2]  # fmt: skip
 
 

@@ -12,7 +12,8 @@ class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``; a share `mosaic`
     of the views are synthetic groups (:func:`.groups.mosaic_view`), a share `blurred` of
     those on a background out of focus. The groups' people are drawn with
-    `piece_weights` per source (default: every photo alike)."""
+    `piece_weights` per source (default: every photo alike); a share `close_ups` of
+    them on a background with much skin."""
 
     def __init__(
         self,
@@ -25,10 +26,12 @@ class BatchSampler:
         mosaic: float = 0.0,
         blurred: float = 0.0,
         piece_weights: dict | None = None,
+        close_ups: float = 0.0,
     ):
         self.samples = samples
         self.mosaic = mosaic
         self.blurred = blurred
+        self.close_ups = close_ups
         self.negatives = negatives or TintedNegatives()
         self.size = size
         self.batch_size = batch_size
@@ -45,7 +48,9 @@ class BatchSampler:
 
     def _view(self, sample: Sample):
         if self.mosaic and self.rng.random() < self.mosaic:
-            image, mask = mosaic_view(self.samples, self.size, self.rng, self.blurred, self.pieces)
+            image, mask = mosaic_view(
+                self.samples, self.size, self.rng, self.blurred, self.pieces, self.close_ups
+            )
             return finish_view(image, mask, self.rng, self.negatives)
         return augmented_pair(sample, self.size, self.rng, self.negatives)
 

@@ -87,6 +87,7 @@ def train(
     mosaic: float = 0.0,
     blurred: float = 0.0,
     piece_weights: dict | None = None,
+    close_ups: float = 0.0,
     val_groups: int = 0,
     log=print,
 ):
@@ -98,7 +99,8 @@ def train(
     `mosaic`: share of the views that are synthetic groups (:mod:`.groups`); `blurred`:
     share of those on an enlarged, soft background (:func:`.groups.mosaic_view`);
     `piece_weights`: the groups' people drawn with these weights per source (default:
-    every photo alike), e.g. ``{"hgr": 4}`` for more hands.
+    every photo alike), e.g. ``{"hgr": 4}`` for more hands; `close_ups`: share of the
+    groups on a background with much skin (foreground people cut by the frame).
     `val_groups`: that many synthetic groups made from val photos are scored as
     the source "groups"; the best checkpoint is then the one with the best mean
     of the pooled val F1 and the groups' F1, so crowds count as much as portraits.
@@ -121,6 +123,7 @@ def train(
         "mosaic": mosaic,
         "blurred": blurred,
         "piece_weights": piece_weights,
+        "close_ups": close_ups,
         "val_groups": val_groups,
         "learning_rate": learning_rate,
         "widths": list(widths),
@@ -161,6 +164,7 @@ def train(
             mosaic=mosaic,
             blurred=blurred,
             piece_weights=piece_weights,
+            close_ups=close_ups,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

@@ -230,3 +230,13 @@ def test_close_up_backgrounds_have_more_skin():
     assert shares[True] > shares[False] + 0.05
     image, label = mosaic_view(SAMPLES, 96, np.random.default_rng(3), close_ups=1.0)
     assert image.shape == (96, 96, 3) and set(np.unique(label)) <= {0, IGNORE, 255}
+
+
+@pytest.mark.parametrize("flag", ["--mosaic", "--blurred", "--close-ups"])
+def test_shares_on_the_command_line_are_checked(flag, capsys):
+    from skinsmooth_core.training.__main__ import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--data", "nowhere", "--out", "nowhere", flag, "1.5"])
+    assert raised.value.code == 2
+    assert "must be a share from 0 to 1, got '1.5'" in capsys.readouterr().err

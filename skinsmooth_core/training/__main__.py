@@ -39,6 +39,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, got {text!r}")
+    return value
+
+
 def _source_weights(text: str) -> dict[str, float]:
     """``"hgr=4,abd=1.5"`` -> ``{"hgr": 4.0, "abd": 1.5}``; sources not named weigh 1."""
     from .data import SOURCE_WEIGHTS
@@ -52,13 +59,14 @@ def _source_weights(text: str) -> dict[str, float]:
                 f"unknown source {source!r} in {text!r}; sources: {', '.join(SOURCE_WEIGHTS)}"
             )
         try:
-            weights[source] = float(value)
+            weight = float(value)
         except ValueError:
-            weights[source] = -1.0
-        if not weights[source] >= 0:
+            weight = float("nan")
+        if not weight >= 0:  # also rejects nan
             raise argparse.ArgumentTypeError(
                 f"weight of {source!r} must be a number >= 0 (SOURCE=W,...), got {item!r}"
             )
+        weights[source] = weight
     if not any(weights.get(s, 1.0) > 0 for s in SOURCE_WEIGHTS):
         raise argparse.ArgumentTypeError(f"at least one source must weigh more than 0: {text!r}")
     return weights
@@ -113,11 +121,11 @@ def main(argv=None) -> int:
     )
 
     train.add_argument(
-        "--mosaic", type=float, default=0.0, help="share of views that are synthetic groups"
+        "--mosaic", type=_share, default=0.0, help="share of views that are synthetic groups"
     )
     train.add_argument(
         "--blurred",
-        type=float,
+        type=_share,
         default=0.0,
         help="share of the synthetic groups on an enlarged, out-of-focus background",
     )
@@ -130,7 +138,7 @@ def main(argv=None) -> int:
     )
     train.add_argument(
         "--close-ups",
-        type=float,
+        type=_share,
         default=0.0,
         help="share of the synthetic groups on a background with much skin (people in the "
         "foreground, cut by the frame)",

@@ -16,9 +16,9 @@ Run from the repository root::
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
 ``--small-regions`` adds the larger of the two models in separate regions up to those
 shares of the photo (session 10: more small regions found, lower pooled F1),
-``--gates`` adds the rules that were tried against the ccp loss (session 8, see
-``models/HISTORY.md``, "The partner model"). Uses the predictor's private passes, so
-it runs the same arithmetic as ``predict``.
+``--gates`` adds the rules that were tried against the ccp loss (session 8 and 10, see
+``models/HISTORY.md``), around the first of ``--weights``. Uses the predictor's private
+passes, so it runs the same arithmetic as ``predict``.
 """
 
 from __future__ import annotations
@@ -167,17 +167,17 @@ def main(argv=None) -> None:
         suffix = "" if len(ranges) == 1 else f", {soft_range[0]:g}..{soft_range[1]:g}"
         for w in (float(w) for w in args.weights.split(",")):
             methods[f"weight {w:g}{suffix}"] = method(weighted(w), soft_range)
+    first = float(args.weights.split(",")[0])  # the gates' weight elsewhere
     if args.gates:
-        for share in (0.003, 0.01):
+        for share in (0.003, 0.01, 0.03):
             methods[f"main where large disagreement > {share:.1%}"] = method(
-                main_where_large_disagreement(share), ranges[0]
+                main_where_large_disagreement(share, first), ranges[0]
             )
         for least in (2, 3, 5):
-            methods[f"weight 0.25 under {least} regions"] = method(
-                by_region_count(least, 0.25), ranges[0]
+            methods[f"weight {first / 2:g} under {least} regions"] = method(
+                by_region_count(least, first / 2, first), ranges[0]
             )
     if args.small_regions:
-        first = float(args.weights.split(",")[0])
         for share in (float(v) for v in args.small_regions.split(",")):
             methods[f"larger in regions <= {share:.2%}"] = method(
                 larger_in_small_regions(share, first, raw), ranges[0]

@@ -257,3 +257,25 @@ def test_ctrl_c_cancels_cleanly_and_skip_existing_resumes(tmp_path, astronaut, c
     assert {name for name, row in second.items() if row["status"] == "skipped"} == set(finished)
     assert second["bad.png"]["status"] == "failed"
     assert sorted(os.listdir(out)) == sorted(f"p{i}.png" for i in range(PHOTOS))
+
+
+def test_quiet_interrupt_handler_is_set_only_while_the_cluster_runs():
+    """The command's own cluster silences its shutdown logs on Ctrl-C; the handler that
+    does it is in place only while the cluster runs, and Ctrl-C still interrupts."""
+    import logging
+
+    from skinsmooth_core.batch._dask import _SHUTDOWN_LOGGERS, _interrupt_quietly, local_client
+
+    before = signal.getsignal(signal.SIGINT)
+    assert before is signal.default_int_handler
+    with local_client(1, quiet_interrupt=True):
+        assert signal.getsignal(signal.SIGINT) is _interrupt_quietly
+    assert signal.getsignal(signal.SIGINT) is before
+    levels = {name: logging.getLogger(name).level for name in _SHUTDOWN_LOGGERS}
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _interrupt_quietly(signal.SIGINT, None)
+        assert all(logging.getLogger(n).level > logging.CRITICAL for n in _SHUTDOWN_LOGGERS)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

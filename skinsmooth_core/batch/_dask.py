@@ -138,6 +138,10 @@ def local_client(workers: int, *, quiet_interrupt: bool = False) -> Iterator[Cli
     finally:
         if restore is not None:
             signal.signal(signal.SIGINT, restore)
+    quiet = None
+    if quiet_interrupt and threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            quiet = signal.signal(signal.SIGINT, _interrupt_quietly)
     try:
         client = Client(cluster)
         try:
@@ -148,6 +152,21 @@ def local_client(workers: int, *, quiet_interrupt: bool = False) -> Iterator[Cli
             client.close()
     finally:
         cluster.close()
+        if quiet is not None:
+            signal.signal(signal.SIGINT, quiet)
+
+
+# Where a cluster torn down mid-batch logs its in-flight callbacks' errors (tornado's
+# "Exception in callback", distributed's closed comms), none of them the user's concern.
+_SHUTDOWN_LOGGERS = ("tornado.application", "tornado.general", "asyncio", "distributed")
+
+
+def _interrupt_quietly(signum, frame):
+    """Ctrl-C as usual (KeyboardInterrupt), but the command then says "interrupted" and
+    nothing else: the cluster's shutdown noise is no longer logged (the command exits)."""
+    for name in _SHUTDOWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -266,11 +266,14 @@ def test_quiet_interrupt_handler_is_set_only_while_the_cluster_runs():
 
     from skinsmooth_core.batch._dask import _SHUTDOWN_LOGGERS, _interrupt_quietly, local_client
 
-    before = signal.getsignal(signal.SIGINT)
-    assert before is signal.default_int_handler
-    with local_client(1, quiet_interrupt=True):
-        assert signal.getsignal(signal.SIGINT) is _interrupt_quietly
-    assert signal.getsignal(signal.SIGINT) is before
+    # as in a terminal (a shell's background job would start pytest with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with local_client(1, quiet_interrupt=True):
+            assert signal.getsignal(signal.SIGINT) is _interrupt_quietly
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
     levels = {name: logging.getLogger(name).level for name in _SHUTDOWN_LOGGERS}
     try:
         with pytest.raises(KeyboardInterrupt):

@@ -192,7 +192,7 @@ def test_sampler_draws_group_pieces_by_source():
     x, y = sampler.batch()
     assert x.shape[:3] == (2, 64, 64) and y.shape[:3] == (2, 64, 64)
     assert BatchSampler(samples, 64, 2, mosaic=1.0).pieces is None
-    with pytest.raises(ValueError, match="no photo to paste"):
+    with pytest.raises(ValueError, match="piece_weights .* leave no photo to draw"):
         BatchSampler(samples, 64, 2, piece_weights={"sfa": 0, "hgr": 0})
 
 

@@ -118,8 +118,10 @@ def _outcome(future, task: Task) -> Outcome:
 @contextlib.contextmanager
 def local_client(workers: int, *, quiet_interrupt: bool = False) -> Iterator[Client]:
     """A LocalCluster of `workers` processes, one thread each, and its client."""
+    # Signal handlers can only be set from the main thread.
+    signals = quiet_interrupt and threading.current_thread() is threading.main_thread()
     restore = None
-    if quiet_interrupt and threading.current_thread() is threading.main_thread():
+    if signals:
         # the worker processes start with SIGINT ignored (inherited through exec)
         restore = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -139,9 +141,8 @@ def local_client(workers: int, *, quiet_interrupt: bool = False) -> Iterator[Cli
         if restore is not None:
             signal.signal(signal.SIGINT, restore)
     quiet = None
-    if quiet_interrupt and threading.current_thread() is threading.main_thread():
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            quiet = signal.signal(signal.SIGINT, _interrupt_quietly)
+    if signals and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        quiet = signal.signal(signal.SIGINT, _interrupt_quietly)
     try:
         client = Client(cluster)
         try:

@@ -8,6 +8,14 @@ from .data import SOURCE_WEIGHTS, Sample, TintedNegatives, augmented_pair, finis
 from .groups import mosaic_view
 
 
+def _per_photo(samples, weights: dict, name: str = "weights") -> np.ndarray:
+    """Each sample's probability from per-source `weights` (a source not named weighs 1)."""
+    p = np.array([weights.get(s.source, 1.0) for s in samples], dtype=np.float64)
+    if not p.sum() > 0:
+        raise ValueError(f"{name} {weights} leave no photo to draw")
+    return p / p.sum()
+
+
 class BatchSampler:
     """Endless random batches, sources weighted by ``SOURCE_WEIGHTS``; a share `mosaic`
     of the views are synthetic groups (:func:`.groups.mosaic_view`), a share `blurred` of
@@ -36,15 +44,10 @@ class BatchSampler:
         self.size = size
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
-        weights = SOURCE_WEIGHTS if weights is None else weights
-        p = np.array([weights.get(s.source, 1.0) for s in samples], dtype=np.float64)
-        self.p = p / p.sum()
+        self.p = _per_photo(samples, SOURCE_WEIGHTS if weights is None else weights)
         self.pieces = None
         if piece_weights is not None:
-            q = np.array([piece_weights.get(s.source, 1.0) for s in samples], np.float64)
-            if not q.sum() > 0:
-                raise ValueError(f"piece_weights {piece_weights} leave no photo to paste")
-            self.pieces = q / q.sum()
+            self.pieces = _per_photo(samples, piece_weights, "piece_weights")
 
     def _view(self, sample: Sample):
         if self.mosaic and self.rng.random() < self.mosaic:

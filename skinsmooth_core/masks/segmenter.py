@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 from .._image import check_image, check_int, from_float, split_alpha, to_float
 from .._resample import area_downsample
 from .._resources import resource_dir
+from ._color_adapt import adapt_to_colors
 
 __all__ = ["DEFAULT_MODEL", "SegmenterUnavailable", "SkinSegmenter", "default_segmenter"]
 
@@ -288,6 +289,8 @@ class SkinSegmenter:
         self.soft_range = tuple(float(v) for v in self.info.get("soft_range", (0.0, 1.0)))
         # Whether predict runs the tiles by default: the model's own choice (see predict).
         self.detail = bool(self.info.get("detail", True))
+        # Whether predict adapts the mask to the photo's colours by default (see predict).
+        self.adapt_colors = bool(self.info.get("adapt_colors", False))
         low, high = self.soft_range
         if not 0.0 <= low < high <= 1.0:
             raise SegmenterUnavailable(
@@ -361,6 +364,7 @@ class SkinSegmenter:
         zoom: bool = True,
         flip: bool = True,
         detail: bool | None = None,
+        adapt: bool | None = None,
     ) -> np.ndarray:
         """Skin probability of every pixel of `image`.
 
@@ -389,6 +393,12 @@ class SkinSegmenter:
             trained on whole photos, find small people in groups; a model
             trained on synthetic groups may do better without it (see
             ``models/MODEL_CARD.md``, "Photos in the wild").
+        adapt : bool, optional
+            Move each pixel's log-odds by how much its colour is that of the skin the
+            models are sure of rather than the rest of this photo (a colour histogram of
+            each, learned from the mask itself), so that skin the models are unsure of,
+            such as a close-up cut by the frame or a hand, follows the colour of the faces
+            found. Default: the model's JSON ``adapt_colors`` (false if absent).
 
         Returns
         -------
@@ -409,15 +419,18 @@ class SkinSegmenter:
             other, other_finest = self._partner._passes(rgb, work, flip=flip, zoom=zoom)
             mask = (1 - self.partner_weight) * mask + self.partner_weight * other
             finest = min(finest, other_finest)
-        return self._finish(mask, rgb, work, finest, refine=refine)
+        return self._finish(mask, rgb, work, finest, refine=refine, adapt=adapt)
 
-    def _finish(self, mask, rgb, work, finest, *, refine=True, soft_range=None):
-        """The mean mask of `work` stretched by `soft_range` (default: the JSON's) and
-        mapped back to `rgb`'s size (refined by its edges, or plain bilinear)."""
+    def _finish(self, mask, rgb, work, finest, *, refine=True, soft_range=None, adapt=None):
+        """The mean mask of `work` stretched by `soft_range` (default: the JSON's), adapted
+        to `work`'s colours (default: as the JSON says) and mapped back to `rgb`'s size
+        (refined by its edges, or plain bilinear)."""
         height, width = rgb.shape[:2]
         low, high = self.soft_range if soft_range is None else soft_range
         if (low, high) != (0.0, 1.0):
             mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
+        if self.adapt_colors if adapt is None else adapt:
+            mask = adapt_to_colors(mask, work)
         factor = max(height, width) / max(work.shape[:2]) * finest
         if refine and factor > 1.5 and min(height, width) >= 8:
             mask = self._refine(mask, rgb, factor)

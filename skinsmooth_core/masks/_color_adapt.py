@@ -1,0 +1,119 @@
+"""A soft skin mask adapted to the photo's own colours.
+
+The model decides from shape and context, and stays unsure of skin it sees little of:
+a close-up cut by the frame, a hand at the edge, a small face in a crowd. The same
+photo's sure answers tell which colours are skin in this photo, under its light: a
+colour histogram of the sure skin and one of the sure background give a log-likelihood
+ratio per colour (the histogram skin model of [1]_, learned per photo from the mask as
+in the adaptive models of [2]_). It is added to the mask's log-odds, Bayes' rule with the
+model's answer as the prior: unsure pixels follow their colour, sure answers barely move.
+
+References
+----------
+.. [1] M. J. Jones and J. M. Rehg, "Statistical color models with application to skin
+       detection", International Journal of Computer Vision 46(1), 81-96, 2002.
+.. [2] L. Sigal, S. Sclaroff and V. Athitsos, "Skin color-based video segmentation under
+       time-varying illumination", IEEE TPAMI 26(7), 862-877, 2004.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..filters._jit import jit
+
+# Bins of Rec. 601 luma and of Cr and Cb (full range, 8-bit): 8 x 32 x 32.
+_LUMA_BINS, _CHROMA_BINS = 8, 32
+SURE_SKIN, SURE_OTHER = 0.8, 0.05  # mask values whose colours train the two histograms
+MIN_SAMPLES = 64  # pixels of each kind below which the photo's colours say nothing
+_SMOOTH = 0.5  # sigma of the histograms' Gaussian smoothing, in bins
+_PSEUDO = 1e-3  # added to each bin's count: colours never seen get a ratio near 1
+_LIMIT = 4.0  # bound of the log-likelihood ratio: colour alone never decides
+_EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
+
+
+@jit
+def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_counts):
+    """Each pixel's colour bin into `bins`; counts of the sure skin and sure other bins."""
+    for y in range(rgb.shape[0]):
+        for x in range(rgb.shape[1]):
+            r, g, b = np.float32(rgb[y, x, 0]), np.float32(rgb[y, x, 1]), np.float32(rgb[y, x, 2])
+            luma = np.float32(0.299) * r + np.float32(0.587) * g + np.float32(0.114) * b
+            cr = (r - luma) * np.float32(0.713) + np.float32(128.0)
+            cb = (b - luma) * np.float32(0.564) + np.float32(128.0)
+            ly = min(max(int(luma * np.float32(_LUMA_BINS / 256)), 0), _LUMA_BINS - 1)
+            lr = min(max(int(cr * np.float32(_CHROMA_BINS / 256)), 0), _CHROMA_BINS - 1)
+            lb = min(max(int(cb * np.float32(_CHROMA_BINS / 256)), 0), _CHROMA_BINS - 1)
+            index = (ly * _CHROMA_BINS + lr) * _CHROMA_BINS + lb
+            bins[y, x] = index
+            value = mask[y, x]
+            if value > sure_skin:
+                skin_counts[index] += 1
+            elif value < sure_other:
+                other_counts[index] += 1
+
+
+@jit
+def _add_log_odds(mask, bins, ratio, eps, out):
+    """sigmoid(logit(mask) + ratio[bin]) per pixel, the mask clipped to [eps, 1 - eps]."""
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            p = min(max(mask[y, x], eps), np.float32(1.0) - eps)
+            z = np.log(p / (np.float32(1.0) - p)) + ratio[bins[y, x]]
+            out[y, x] = np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+
+
+def _log_ratio(skin_counts: np.ndarray, other_counts: np.ndarray) -> np.ndarray:
+    """The bounded log-likelihood ratio of skin to other, per colour bin (float32)."""
+    shape = (_LUMA_BINS, _CHROMA_BINS, _CHROMA_BINS)
+    densities = []
+    for counts in (skin_counts, other_counts):
+        smooth = ndi.gaussian_filter(counts.reshape(shape).astype(np.float64), _SMOOTH)
+        densities.append((smooth + _PSEUDO) / (smooth.sum() + _PSEUDO * smooth.size))
+    ratio = np.log(densities[0] / densities[1])
+    return np.clip(ratio, -_LIMIT, _LIMIT).astype(np.float32).ravel()
+
+
+def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """`mask` with each pixel's log-odds moved by how skin-like its colour is in `rgb`.
+
+    Parameters
+    ----------
+    mask : ndarray of float32, shape (H, W)
+        Soft skin mask on [0, 1].
+    rgb : ndarray of uint8, shape (H, W, 3)
+        The photo at the mask's size.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+        The adapted mask on (0, 1); `mask` itself (not a copy) when the photo has fewer
+        than ``MIN_SAMPLES`` pixels of sure skin or of sure background.
+
+    Examples
+    --------
+    >>> rgb = np.zeros((64, 64, 3), np.uint8)
+    >>> rgb[:, :32] = (200, 150, 120)  # skin-coloured left half
+    >>> mask = np.zeros((64, 64), np.float32)
+    >>> mask[:, :24] = 0.95  # the model is sure of part of it
+    >>> mask[:, 24:32] = 0.4  # and unsure of the rest
+    >>> bool(adapt_to_colors(mask, rgb)[0, 28] > 0.9)
+    True
+    """
+    if mask.shape != rgb.shape[:2] or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"mask {mask.shape} and photo {rgb.shape} must be H x W and H x W x 3")
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    size = _LUMA_BINS * _CHROMA_BINS * _CHROMA_BINS
+    bins = np.empty(mask.shape, np.int32)
+    skin_counts = np.zeros(size, np.int64)
+    other_counts = np.zeros(size, np.int64)
+    _bin_and_count(
+        np.ascontiguousarray(rgb, dtype=np.uint8), mask, np.float32(SURE_SKIN),
+        np.float32(SURE_OTHER), bins, skin_counts, other_counts,
+    )  # fmt: skip
+    if min(skin_counts.sum(), other_counts.sum()) < MIN_SAMPLES:
+        return mask
+    out = np.empty_like(mask)
+    _add_log_odds(mask, bins, _log_ratio(skin_counts, other_counts), np.float32(_EPS), out)
+    return out

@@ -20,6 +20,7 @@ from skinsmooth_core.masks.segmenter import (
     _without_runtime_banner,
     default_segmenter,
 )
+from skinsmooth_core.masks._color_adapt import adapt_to_colors
 
 pytestmark = pytest.mark.numerical
 
@@ -320,7 +321,8 @@ def _copy_model(folder, segmenter, name, **fields):
     model = folder / f"{name}.tflite"
     shutil.copy(segmenter.model_path, model)
     if segmenter.partner_path is not None:
-        shutil.copy(segmenter.partner_path, folder / segmenter.partner_path.name)
+        for source in (segmenter.partner_path, segmenter.partner_path.with_suffix(".json")):
+            shutil.copy(source, folder / source.name)
     info = {k: v for k, v in dict(segmenter.info, **fields).items() if v is not None}
     model.with_suffix(".json").write_text(json.dumps(info))
     return model
@@ -332,9 +334,10 @@ def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
 
     raw = SkinSegmenter(copy("raw", [0.0, 1.0]), num_threads=2)
     stretched = SkinSegmenter(copy("stretched", [0.2, 0.8]), num_threads=2)
-    # On a photo of at most 3 model inputs across, without refinement and zoom, nothing
-    # is resized after the stretch: the same float32 operations on the same values.
-    options = dict(refine=False, zoom=False)
+    # On a photo of at most 3 model inputs across, without refinement, zoom and colour
+    # adaptation, nothing is resized after the stretch: the same float32 operations on the
+    # same values.
+    options = dict(refine=False, zoom=False, adapt=False)
     expected = raw.predict(astronaut, **options)
     expected = np.clip((expected - np.float32(0.2)) * np.float32(1 / (0.8 - 0.2)), 0, 1)
     np.testing.assert_array_equal(stretched.predict(astronaut, **options), expected)
@@ -352,10 +355,10 @@ def test_partner_model_is_averaged_in(tmp_path, segmenter, astronaut):
     assert alone.partner_path is None
     partner = SkinSegmenter(segmenter.partner_path, num_threads=2)
     assert partner.soft_range == (0.0, 1.0)
-    # Without refinement and zoom, on a photo of at most 3 model inputs across, the
-    # mask is the weighted mean of the two models' passes, stretched: the same float32
-    # operations in the same order, so equal bit for bit.
-    options = dict(refine=False, zoom=False)
+    # Without refinement, zoom and colour adaptation, on a photo of at most 3 model inputs
+    # across, the mask is the weighted mean of the two models' passes, stretched: the same
+    # float32 operations in the same order, so equal bit for bit.
+    options = dict(refine=False, zoom=False, adapt=False)
     mean = (1 - weight) * alone.predict(astronaut, **options)
     mean = mean + weight * partner.predict(astronaut, **options)
     low, high = segmenter.soft_range
@@ -388,3 +391,16 @@ def test_partner_of_a_partner_is_refused(tmp_path, segmenter):
     partner.with_suffix(".json").write_text(json.dumps(info))
     with pytest.raises(SegmenterUnavailable, match="only one level"):
         SkinSegmenter(model)
+
+
+def test_colour_adaptation_follows_the_json_and_acts_last(tmp_path, segmenter, astronaut):
+    assert segmenter.adapt_colors is True  # the shipped models' JSON
+    plain = SkinSegmenter(_copy_model(tmp_path, segmenter, "plain", adapt_colors=None))
+    assert plain.adapt_colors is False
+    # On a photo of at most 3 model inputs across (the reduced copy is the photo itself),
+    # without refinement and zoom, it is the stretched mean adapted to the photo's colours.
+    options = dict(refine=False, zoom=False)
+    expected = adapt_to_colors(plain.predict(astronaut, **options), astronaut)
+    np.testing.assert_array_equal(segmenter.predict(astronaut, **options), expected)
+    np.testing.assert_array_equal(plain.predict(astronaut, adapt=True, **options), expected)
+    assert not np.array_equal(segmenter.predict(astronaut, adapt=False, **options), expected)

@@ -8,6 +8,12 @@ ratio per colour (the histogram skin model of [1]_, learned per photo from the m
 in the adaptive models of [2]_). It is added to the mask's log-odds, Bayes' rule with the
 model's answer as the prior: unsure pixels follow their colour, sure answers barely move.
 
+Half of the photo's log prior odds of skin (sure skin against sure other pixels) is kept
+in the ratio. Without it, a colour as common in the sure skin as in the rest (an orange
+suit, a tan coat) moves towards skin, skin being the rarer of the two; with all of it,
+the colours of skin the models half see move too little (chosen on the training photos'
+wild set, ``models/MODEL_CARD.md``).
+
 References
 ----------
 .. [1] M. J. Jones and J. M. Rehg, "Statistical color models with application to skin
@@ -29,7 +35,8 @@ SURE_SKIN, SURE_OTHER = 0.8, 0.05  # mask values whose colours train the two his
 MIN_SAMPLES = 64  # pixels of each kind below which the photo's colours say nothing
 _SMOOTH = 0.5  # sigma of the histograms' Gaussian smoothing, in bins
 _PSEUDO = 1e-3  # added to each bin's count: colours never seen get a ratio near 1
-_LIMIT = 4.0  # bound of the log-likelihood ratio: colour alone never decides
+_PRIOR = 0.5  # share of the photo's log prior odds of skin kept in the ratio
+_LIMIT = 4.0  # bound of the log ratio: colour alone never decides
 _EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
 
 
@@ -65,13 +72,15 @@ def _add_log_odds(mask, bins, ratio, eps, out):
 
 
 def _log_ratio(skin_counts: np.ndarray, other_counts: np.ndarray) -> np.ndarray:
-    """The bounded log-likelihood ratio of skin to other, per colour bin (float32)."""
+    """Per colour bin, the log-likelihood ratio of skin to other plus ``_PRIOR`` times
+    the log prior odds, bounded (float32)."""
     shape = (_LUMA_BINS, _CHROMA_BINS, _CHROMA_BINS)
     densities = []
     for counts in (skin_counts, other_counts):
         smooth = ndi.gaussian_filter(counts.reshape(shape).astype(np.float64), _SMOOTH)
         densities.append((smooth + _PSEUDO) / (smooth.sum() + _PSEUDO * smooth.size))
-    ratio = np.log(densities[0] / densities[1])
+    prior = np.log(skin_counts.sum() / other_counts.sum())
+    ratio = np.log(densities[0] / densities[1]) + _PRIOR * prior
     return np.clip(ratio, -_LIMIT, _LIMIT).astype(np.float32).ravel()
 
 

@@ -214,6 +214,7 @@ def reproduce(
             "threshold": MASK_THRESHOLD,
             "soft_range": list(SOFT_RANGE),
             "partner": {"file": f"{PARTNER}_{variant}.tflite", "weight": PARTNER_WEIGHT},
+            "adapt_colors": True,
             "training": record,
         },
     )  # fmt: skip

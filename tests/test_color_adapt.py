@@ -51,7 +51,16 @@ def reference(mask, rgb):
     ratio = np.log(densities[0] / densities[1]) + ca._PRIOR * prior
     ratio = np.clip(ratio, -ca._LIMIT, ca._LIMIT).ravel()
     p = np.clip(mask.astype(np.float64), ca._EPS, 1 - ca._EPS)
-    return 1 / (1 + np.exp(-(np.log(p / (1 - p)) + ratio[bins])))
+    out = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + ratio[bins])))
+    # Rises fade in with the chessboard distance to sure skin, brute force.
+    rows, cols = np.nonzero(sure_skin)
+    yy, xx = np.indices(mask.shape)
+    near = np.full(mask.shape, np.inf)
+    for r, c in zip(rows, cols, strict=True):
+        near = np.minimum(near, np.maximum(np.abs(yy - r), np.abs(xx - c)))
+    low, high = ca._FADE
+    share = np.clip((near - low) / (high - low), 0, 1)
+    return np.where(out > mask, mask + share * (out - mask), out)
 
 
 def palette(rng, count):
@@ -110,8 +119,8 @@ def test_unsure_skin_follows_the_colour_of_sure_skin():
     mask[:, :30] = 0.95
     mask[:, 60:] = 0.4
     out = adapt_to_colors(mask, rgb)
-    assert out[:, 60:].min() > 0.9  # the unsure skin is now skin
-    assert out[:, :30].min() > 0.95  # sure skin stays
+    assert out[:, 60:].min() > 0.9  # the unsure skin is now skin, the full rise far off
+    np.testing.assert_array_equal(out[:, :30], mask[:, :30])  # sure skin stays as it is
     assert out[:, 30:60].max() < 0.01  # the shirt stays out
     # The ratio is bounded: a pixel the model rules out stays out whatever its colour.
     mask[:5, 60:] = 0.0
@@ -127,7 +136,8 @@ def test_colour_in_both_sets_moves_little():
     mask[:, mask.shape[1] // 2 :] = 0.0
     mask[::4, ::4] = 0.5
     out = adapt_to_colors(mask, rgb)
-    np.testing.assert_allclose(out, np.clip(mask, 1e-3, 1 - 1e-3), atol=1e-5)
+    # Nothing moves but by the clip to [eps, 1 - eps] (faded near sure skin like any rise).
+    np.testing.assert_allclose(out, mask, atol=ca._EPS + 1e-5)
 
 
 @pytest.mark.parametrize("sure", ["skin", "other"])
@@ -151,3 +161,23 @@ def test_too_few_sure_pixels_leave_the_mask_alone(sure):
 def test_shapes_are_checked(mask_shape, rgb_shape):
     with pytest.raises(ValueError, match="H x W and H x W x 3"):
         adapt_to_colors(np.zeros(mask_shape, np.float32), np.zeros(rgb_shape, np.uint8))
+
+
+def test_rises_fade_in_away_from_sure_skin():
+    """Beside sure skin its edge decides (a hairline, a collar): no rise 1 px from it, a
+    third of the rise at 2 px, the full rise from 4 px on; falls are never faded."""
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:, :20] = (205, 150, 125)  # sure skin
+    rgb[:, 20:40] = (205, 150, 125)  # the same colour, unsure
+    rgb[:, 40:] = (60, 90, 160)  # sure background
+    mask = np.zeros((40, 60), np.float32)
+    mask[:, :20] = 0.95
+    mask[:, 20:40] = 0.4
+    mask[:, 40:45] = 0.3  # unsure background right beside unsure skin falls in full
+    out = adapt_to_colors(mask, rgb)
+    full = out[:, 30]
+    assert (full > 0.9).all()
+    np.testing.assert_allclose(out[:, 20], 0.4, atol=1e-6)  # 1 px from sure skin
+    np.testing.assert_allclose(out[:, 21], 0.4 + (full - 0.4) / 3, atol=1e-5)
+    np.testing.assert_allclose(out[:, 23], full, atol=1e-6)  # 4 px away
+    assert (out[:, 40:45] < 0.01).all()

@@ -9,6 +9,7 @@ from conftest import DTYPES, as_dtype
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skinsmooth_core.masks._color_adapt import adapt_to_colors
 from skinsmooth_core.masks.segmenter import (
     DEFAULT_MODEL,
     SegmenterUnavailable,
@@ -20,7 +21,6 @@ from skinsmooth_core.masks.segmenter import (
     _without_runtime_banner,
     default_segmenter,
 )
-from skinsmooth_core.masks._color_adapt import adapt_to_colors
 
 pytestmark = pytest.mark.numerical
 

@@ -14,6 +14,11 @@ suit, a tan coat) moves towards skin, skin being the rarer of the two; with all 
 the colours of skin the models half see move too little (chosen on the training photos'
 wild set, ``models/MODEL_CARD.md``).
 
+At the border of the sure skin its own edge decides: a rise fades in from 1 to 4 pixels
+away from it (chessboard distance), so hair at a hairline, brows and collars beside sure
+skin stay where the models put them, while unsure skin further off (a close-up's far side,
+a hand, a small face) gets the full rise.
+
 References
 ----------
 .. [1] M. J. Jones and J. M. Rehg, "Statistical color models with application to skin
@@ -38,6 +43,7 @@ _PSEUDO = 1e-3  # added to each bin's count: colours never seen get a ratio near
 _PRIOR = 0.5  # share of the photo's log prior odds of skin kept in the ratio
 _LIMIT = 4.0  # bound of the log ratio: colour alone never decides
 _EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
+_FADE = (1, 4)  # pixels from sure skin: no rise at the first, the full rise from the second
 
 
 @jit
@@ -62,13 +68,20 @@ def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_co
 
 
 @jit
-def _add_log_odds(mask, bins, ratio, eps, out):
-    """sigmoid(logit(mask) + ratio[bin]) per pixel, the mask clipped to [eps, 1 - eps]."""
+def _add_log_odds(mask, bins, ratio, eps, near, fade_from, fade_to, out):
+    """sigmoid(logit(mask) + ratio[bin]) per pixel, the mask clipped to [eps, 1 - eps];
+    a rise is scaled by where `near` (pixels from sure skin) lies from `fade_from` (none)
+    to `fade_to` (all of it)."""
     for y in range(mask.shape[0]):
         for x in range(mask.shape[1]):
-            p = min(max(mask[y, x], eps), np.float32(1.0) - eps)
+            m = mask[y, x]
+            p = min(max(m, eps), np.float32(1.0) - eps)
             z = np.log(p / (np.float32(1.0) - p)) + ratio[bins[y, x]]
-            out[y, x] = np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+            value = np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+            if value > m:
+                steps = min(max(near[y, x] - fade_from, 0), fade_to - fade_from)
+                value = m + (value - m) * (np.float32(steps) / np.float32(fade_to - fade_from))
+            out[y, x] = value
 
 
 def _log_ratio(skin_counts: np.ndarray, other_counts: np.ndarray) -> np.ndarray:
@@ -123,6 +136,8 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     )  # fmt: skip
     if min(skin_counts.sum(), other_counts.sum()) < MIN_SAMPLES:
         return mask
+    near = ndi.distance_transform_cdt(mask <= SURE_SKIN, metric="chessboard")
     out = np.empty_like(mask)
-    _add_log_odds(mask, bins, _log_ratio(skin_counts, other_counts), np.float32(_EPS), out)
+    ratio = _log_ratio(skin_counts, other_counts)
+    _add_log_odds(mask, bins, ratio, np.float32(_EPS), near, *_FADE, out)
     return out

@@ -240,3 +240,22 @@ def test_shares_on_the_command_line_are_checked(flag, capsys):
         main(["train", "--data", "nowhere", "--out", "nowhere", flag, "1.5"])
     assert raised.value.code == 2
     assert "must be a share from 0 to 1, got '1.5'" in capsys.readouterr().err
+
+
+def test_wild_methods_run_the_predictor_variants(astronaut):
+    from skinsmooth_core.masks.segmenter import SkinSegmenter
+    from skinsmooth_core.training.wild import default_methods
+
+    names = ("unet", "unet-single", "unet-no-adapt", "color")
+    methods = default_methods(num_threads=2, names=names)
+    assert tuple(methods) == names
+    segmenter = SkinSegmenter(num_threads=2)
+    for name, options in [
+        ("unet", {}),
+        ("unet-single", {"detail": False}),
+        ("unet-no-adapt", {"adapt": False}),
+    ]:
+        predict, threshold = methods[name]
+        assert threshold == segmenter.threshold
+        np.testing.assert_array_equal(predict(astronaut), segmenter.predict(astronaut, **options))
+    assert not np.array_equal(methods["unet"][0](astronaut), methods["unet-no-adapt"][0](astronaut))

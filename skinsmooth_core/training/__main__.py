@@ -171,7 +171,9 @@ def main(argv=None) -> int:
     wild.add_argument("--seed", type=int, default=2026)
     wild.add_argument("--split", default="val", choices=["train", "val"])
     wild.add_argument("--every", type=_positive, default=1, help="every n-th wild photo")
-    wild.add_argument("--methods", default="unet,color", help="unet, unet-single, color")
+    wild.add_argument(
+        "--methods", default="unet,color", help="unet, unet-single, unet-no-adapt, color"
+    )
     wild.add_argument("--threads", type=int, default=None)
     wild.add_argument("--json", default=None, help="also write the results here")
     wild.add_argument("--examples", default=None, help="write a few group photos to this folder")

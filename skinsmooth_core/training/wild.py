@@ -17,6 +17,7 @@ resolution): F1 around the regions of that size and the share of regions found
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,16 +195,20 @@ def default_methods(model_path=None, num_threads=None, names=("unet", "color")) 
     from ..masks.color import detect_skin_color
     from ..masks.segmenter import SkinSegmenter
 
+    variants = {  # predict's options of each learned variant
+        "unet": {},
+        "unet-single": {"detail": False},  # no tiles
+        "unet-no-adapt": {"adapt": False},  # no colour adaptation
+    }
     methods = {}
-    if "unet" in names or "unet-single" in names:
+    if any(name in variants for name in names):
         segmenter = SkinSegmenter(model_path, num_threads=num_threads)
-        if "unet" in names:
-            methods["unet"] = (segmenter.predict, segmenter.threshold)
-        if "unet-single" in names:
-            methods["unet-single"] = (
-                lambda image: segmenter.predict(image, detail=False),
-                segmenter.threshold,
-            )
+        for name, options in variants.items():
+            if name in names:
+                methods[name] = (
+                    functools.partial(segmenter.predict, **options),
+                    segmenter.threshold,
+                )
     if "color" in names:
         methods["color"] = (detect_skin_color, 0.5)
     return methods

@@ -25,6 +25,8 @@ References
        detection", International Journal of Computer Vision 46(1), 81-96, 2002.
 .. [2] L. Sigal, S. Sclaroff and V. Athitsos, "Skin color-based video segmentation under
        time-varying illumination", IEEE TPAMI 26(7), 862-877, 2004.
+.. [3] A. Rosenfeld and J. L. Pfaltz, "Sequential operations in digital picture
+       processing", Journal of the ACM 13(4), 471-494, 1966.
 """
 
 from __future__ import annotations
@@ -68,16 +70,43 @@ def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_co
 
 
 @jit
-def _add_log_odds(mask, bins, ratio, eps, near, fade_from, fade_to, out):
-    """sigmoid(logit(mask) + ratio[bin]) per pixel, the mask clipped to [eps, 1 - eps];
-    a rise is scaled by where `near` (pixels from sure skin) lies from `fade_from` (none)
-    to `fade_to` (all of it)."""
+def _near_sure_skin(mask, sure_skin, cap, near):
+    """Chessboard distance of each pixel to the nearest pixel of `mask` above `sure_skin`,
+    at most `cap`, into `near`: two raster passes over 8 neighbours [3]_."""
+    height, width = mask.shape
+    for y in range(height):
+        for x in range(width):
+            d = 0 if mask[y, x] > sure_skin else cap
+            if d and y > 0:
+                for dx in (-1, 0, 1):
+                    if 0 <= x + dx < width:
+                        d = min(d, near[y - 1, x + dx] + 1)
+            if d and x > 0:
+                d = min(d, near[y, x - 1] + 1)
+            near[y, x] = d
+    for y in range(height - 1, -1, -1):
+        for x in range(width - 1, -1, -1):
+            d = near[y, x]
+            if d and y < height - 1:
+                for dx in (-1, 0, 1):
+                    if 0 <= x + dx < width:
+                        d = min(d, near[y + 1, x + dx] + 1)
+            if d and x < width - 1:
+                d = min(d, near[y, x + 1] + 1)
+            near[y, x] = d
+
+
+@jit
+def _add_log_odds(mask, bins, odds, eps, near, fade_from, fade_to, out):
+    """sigmoid(logit(mask) + log(odds[bin])) per pixel, the mask clipped to [eps, 1 - eps]
+    (as p odds / (p odds + 1 - p)); a rise is scaled by where `near` (pixels from sure
+    skin) lies from `fade_from` (none) to `fade_to` (all of it)."""
     for y in range(mask.shape[0]):
         for x in range(mask.shape[1]):
             m = mask[y, x]
             p = min(max(m, eps), np.float32(1.0) - eps)
-            z = np.log(p / (np.float32(1.0) - p)) + ratio[bins[y, x]]
-            value = np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+            q = p * odds[bins[y, x]]
+            value = q / (q + (np.float32(1.0) - p))
             if value > m:
                 steps = min(max(near[y, x] - fade_from, 0), fade_to - fade_from)
                 value = m + (value - m) * (np.float32(steps) / np.float32(fade_to - fade_from))
@@ -136,8 +165,9 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     )  # fmt: skip
     if min(skin_counts.sum(), other_counts.sum()) < MIN_SAMPLES:
         return mask
-    near = ndi.distance_transform_cdt(mask <= SURE_SKIN, metric="chessboard")
+    near = np.empty(mask.shape, np.int32)
+    _near_sure_skin(mask, np.float32(SURE_SKIN), _FADE[1], near)
+    odds = np.exp(_log_ratio(skin_counts, other_counts))
     out = np.empty_like(mask)
-    ratio = _log_ratio(skin_counts, other_counts)
-    _add_log_odds(mask, bins, ratio, np.float32(_EPS), near, *_FADE, out)
+    _add_log_odds(mask, bins, odds, np.float32(_EPS), near, *_FADE, out)
     return out

@@ -436,7 +436,11 @@ class SkinSegmenter:
             mask = self._refine(mask, rgb, factor)
         else:
             mask = _resize_float(mask, height, width)
-        return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
+        # In place where it can (a new 12 MP array costs more than the clip): every step above
+        # made a new array, Pillow's resize a read-only one.
+        mask = np.asarray(mask, dtype=np.float32)
+        out = mask if mask.flags.writeable else None
+        return np.clip(mask, np.float32(0), np.float32(1), out=out)
 
     def _passes(self, rgb, work, *, flip=True, zoom=True, detail=None):
         """This model's mask of `work` (the reduced copy of `rgb`) before the stretch:

@@ -181,3 +181,8 @@ def test_rises_fade_in_away_from_sure_skin():
     np.testing.assert_allclose(out[:, 21], 0.4 + (full - 0.4) / 3, atol=1e-5)
     np.testing.assert_allclose(out[:, 23], full, atol=1e-6)  # 4 px away
     assert (out[:, 40:45] < 0.01).all()
+
+
+def test_photo_must_be_uint8():
+    with pytest.raises(ValueError, match="float32; expected uint8"):
+        adapt_to_colors(np.zeros((4, 5), np.float32), np.zeros((4, 5, 3), np.float32))

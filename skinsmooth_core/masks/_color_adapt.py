@@ -139,8 +139,13 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of float32, shape (H, W)
-        The adapted mask on (0, 1); `mask` itself (not a copy) when the photo has fewer
+        The adapted mask on [0, 1]; `mask` itself (not a copy) when the photo has fewer
         than ``MIN_SAMPLES`` pixels of sure skin or of sure background.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or `rgb` is not uint8.
 
     Examples
     --------
@@ -154,13 +159,15 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """
     if mask.shape != rgb.shape[:2] or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"mask {mask.shape} and photo {rgb.shape} must be H x W and H x W x 3")
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"the photo is {rgb.dtype}; expected uint8 (0-255)")
     mask = np.ascontiguousarray(mask, dtype=np.float32)
     size = _LUMA_BINS * _CHROMA_BINS * _CHROMA_BINS
     bins = np.empty(mask.shape, np.int32)
     skin_counts = np.zeros(size, np.int64)
     other_counts = np.zeros(size, np.int64)
     _bin_and_count(
-        np.ascontiguousarray(rgb, dtype=np.uint8), mask, np.float32(SURE_SKIN),
+        np.ascontiguousarray(rgb), mask, np.float32(SURE_SKIN),
         np.float32(SURE_OTHER), bins, skin_counts, other_counts,
     )  # fmt: skip
     if min(skin_counts.sum(), other_counts.sum()) < MIN_SAMPLES:

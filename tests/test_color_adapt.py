@@ -39,7 +39,13 @@ def reference(mask, rgb):
     """The adaptation written out with numpy in float64."""
     bins = reference_bins(rgb)
     sure_skin, sure_other = mask > ca.SURE_SKIN, mask < ca.SURE_OTHER
-    if min(sure_skin.sum(), sure_other.sum()) < ca.MIN_SAMPLES:
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    grey = (np.abs((r - y) * 0.713) < ca._GREY) & (np.abs((b - y) * 0.564) < ca._GREY)
+    if (
+        min(sure_skin.sum(), sure_other.sum()) < ca.MIN_SAMPLES
+        or grey[sure_skin].sum() > ca._MAX_GREY * sure_skin.sum()
+    ):
         return mask.astype(np.float64)
     densities = []
     for where in (sure_skin, sure_other):
@@ -186,3 +192,18 @@ def test_rises_fade_in_away_from_sure_skin():
 def test_photo_must_be_uint8():
     with pytest.raises(ValueError, match="float32; expected uint8"):
         adapt_to_colors(np.zeros((4, 5), np.float32), np.zeros((4, 5, 3), np.float32))
+
+
+def test_grey_photos_are_left_alone():
+    """Luma alone moved black-and-white photos the wrong way: a photo whose sure skin is
+    grey keeps its mask; grey elsewhere in a colour photo does not stop the adaptation."""
+    rgb = np.zeros((60, 90, 3), np.uint8)
+    rgb[:, :30] = 180
+    rgb[:, 30:60] = 60
+    rgb[:, 60:] = 180
+    mask = np.zeros((60, 90), np.float32)
+    mask[:, :30] = 0.95
+    mask[:, 60:] = 0.4
+    assert adapt_to_colors(mask, rgb) is mask
+    rgb[:, :30] = rgb[:, 60:] = (205, 150, 125)  # the skin in colour, the rest still grey
+    assert adapt_to_colors(mask, rgb)[:, 60:].min() > 0.9

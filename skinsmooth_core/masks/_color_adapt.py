@@ -46,11 +46,15 @@ _PRIOR = 0.5  # share of the photo's log prior odds of skin kept in the ratio
 _LIMIT = 4.0  # bound of the log ratio: colour alone never decides
 _EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
 _FADE = (1, 4)  # pixels from sure skin: no rise at the first, the full rise from the second
+_GREY = 4.0  # Cr and Cb this close to neutral (8-bit levels): a grey pixel
+_MAX_GREY = 0.5  # share of grey pixels in the sure skin above which colour says nothing
 
 
 @jit
 def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_counts):
-    """Each pixel's colour bin into `bins`; counts of the sure skin and sure other bins."""
+    """Each pixel's colour bin into `bins`; counts of the sure skin and sure other bins.
+    Returns how many sure skin pixels are grey (Cr and Cb within ``_GREY`` of neutral)."""
+    grey = 0
     for y in range(rgb.shape[0]):
         for x in range(rgb.shape[1]):
             r, g, b = np.float32(rgb[y, x, 0]), np.float32(rgb[y, x, 1]), np.float32(rgb[y, x, 2])
@@ -65,8 +69,11 @@ def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_co
             value = mask[y, x]
             if value > sure_skin:
                 skin_counts[index] += 1
+                if abs(cr - np.float32(128.0)) < _GREY and abs(cb - np.float32(128.0)) < _GREY:
+                    grey += 1
             elif value < sure_other:
                 other_counts[index] += 1
+    return grey
 
 
 @jit
@@ -140,7 +147,9 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     -------
     ndarray of float32, shape (H, W)
         The adapted mask on [0, 1]; `mask` itself (not a copy) when the photo has fewer
-        than ``MIN_SAMPLES`` pixels of sure skin or of sure background.
+        than ``MIN_SAMPLES`` pixels of sure skin or of sure background, or when its sure
+        skin is mostly grey (a black-and-white photo: luma alone moved such photos the
+        wrong way).
 
     Raises
     ------
@@ -166,11 +175,12 @@ def adapt_to_colors(mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     bins = np.empty(mask.shape, np.int32)
     skin_counts = np.zeros(size, np.int64)
     other_counts = np.zeros(size, np.int64)
-    _bin_and_count(
+    grey = _bin_and_count(
         np.ascontiguousarray(rgb), mask, np.float32(SURE_SKIN),
         np.float32(SURE_OTHER), bins, skin_counts, other_counts,
     )  # fmt: skip
-    if min(skin_counts.sum(), other_counts.sum()) < MIN_SAMPLES:
+    sure_skin = skin_counts.sum()
+    if min(sure_skin, other_counts.sum()) < MIN_SAMPLES or grey > _MAX_GREY * sure_skin:
         return mask
     near = np.empty(mask.shape, np.int32)
     _near_sure_skin(mask, np.float32(SURE_SKIN), _FADE[1], near)

@@ -7,6 +7,9 @@ import numpy as np
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 """Rec. 601 luma weights of R, G and B."""
 
+CB_SCALE, CR_SCALE = 0.564, 0.713
+"""Rec. 601 chroma: Cb = CB_SCALE (B - Y), Cr = CR_SCALE (R - Y), about neutral."""
+
 
 def luma(image: np.ndarray) -> np.ndarray:
     """Rec. 601 luma of an H x W x C (C = 1 or 3) float image, as H x W."""

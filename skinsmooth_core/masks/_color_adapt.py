@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._pixelwise import CB_SCALE, CR_SCALE, LUMA_WEIGHTS
 from ..filters._jit import jit
 
 # Bins of Rec. 601 luma and of Cr and Cb (full range, 8-bit): 8 x 32 x 32.
@@ -48,6 +49,7 @@ _EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
 _FADE = (1, 4)  # pixels from sure skin: no rise at the first, the full rise from the second
 _GREY = 4.0  # Cr and Cb this close to neutral (8-bit levels): a grey pixel
 _MAX_GREY = 0.5  # share of grey pixels in the sure skin above which colour says nothing
+_WR, _WG, _WB = LUMA_WEIGHTS
 
 
 @jit
@@ -58,9 +60,9 @@ def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_co
     for y in range(rgb.shape[0]):
         for x in range(rgb.shape[1]):
             r, g, b = np.float32(rgb[y, x, 0]), np.float32(rgb[y, x, 1]), np.float32(rgb[y, x, 2])
-            luma = np.float32(0.299) * r + np.float32(0.587) * g + np.float32(0.114) * b
-            cr = (r - luma) * np.float32(0.713) + np.float32(128.0)
-            cb = (b - luma) * np.float32(0.564) + np.float32(128.0)
+            luma = np.float32(_WR) * r + np.float32(_WG) * g + np.float32(_WB) * b
+            cr = (r - luma) * np.float32(CR_SCALE) + np.float32(128.0)
+            cb = (b - luma) * np.float32(CB_SCALE) + np.float32(128.0)
             ly = min(max(int(luma * np.float32(_LUMA_BINS / 256)), 0), _LUMA_BINS - 1)
             lr = min(max(int(cr * np.float32(_CHROMA_BINS / 256)), 0), _CHROMA_BINS - 1)
             lb = min(max(int(cb * np.float32(_CHROMA_BINS / 256)), 0), _CHROMA_BINS - 1)

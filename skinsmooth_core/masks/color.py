@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._image import check_image, split_alpha, to_float
-from .._pixelwise import LUMA_WEIGHTS, ramp
+from .._pixelwise import CB_SCALE, CR_SCALE, LUMA_WEIGHTS, ramp
 
 # Skin chroma statistics (BT.601 full-range Cb, Cr on [0, 1], neutral = 0.5),
 # estimated on about 1.2 M labelled skin pixels of 600 training photos of the
@@ -38,10 +38,10 @@ def _chroma_likelihood(r, g, b) -> np.ndarray:
     weight_r, weight_g, weight_b = LUMA_WEIGHTS
     luma = weight_r * r + weight_g * g + weight_b * b
     cb = b - luma
-    cb *= np.float32(0.564)
+    cb *= np.float32(CB_SCALE)
     cb += np.float32(0.5 - _SKIN_CBCR_MEAN[0])
     cr = r - luma
-    cr *= np.float32(0.713)
+    cr *= np.float32(CR_SCALE)
     cr += np.float32(0.5 - _SKIN_CBCR_MEAN[1])
     inv = np.linalg.inv(_SKIN_CBCR_COV) * (np.log(2.0) / _CHROMA_HALF_D2)
     d2 = cb * cb

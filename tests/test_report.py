@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from skinsmooth_core.batch import REPORT_COLUMNS, retouch_batch
-from skinsmooth_core.batch._jobs import plan, remove_leftovers
+from skinsmooth_core.batch._jobs import (
+    Settings,
+    own_outputs,
+    plan,
+    process,
+    remove_leftovers,
+    with_absent,
+)
 from skinsmooth_core.cli import main
 from skinsmooth_core.io import read_image, write_image
 from skinsmooth_core.pipeline import auto_scale, smooth_skin, smooth_skin_info
@@ -196,3 +203,59 @@ def test_dask_without_distributed_says_what_to_install(tmp_path, shoot, capsys, 
     err = capsys.readouterr().err
     assert "pip install 'skinsmooth[cluster]'" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------- a retried task and its first try's files
+
+
+def _retried(tmp_path, shoot, *, mask_target):
+    """A task as the batch runners send it: outputs noted absent before the batch."""
+    target = str(tmp_path / "out" / "a.png")
+    os.makedirs(os.path.dirname(target))
+    task = plan(
+        [str(shoot / "a.png")],
+        str(tmp_path / "out"),
+        folder=True,
+        fmt=None,
+        save_mask=mask_target,
+        compare=False,
+    )[0]
+    return with_absent(task), Settings(mask="color")
+
+
+def test_with_absent_notes_only_the_missing_outputs(tmp_path, shoot):
+    task, _ = _retried(tmp_path, shoot, mask_target=True)
+    assert task.absent == (task.target, task.mask_target)
+    write_image(task.target, np.zeros((4, 4, 3), np.uint8))
+    assert with_absent(task).absent == (task.mask_target,)
+    assert own_outputs(task) == [task.target]
+
+
+def test_a_retry_keeps_the_set_its_first_try_wrote(tmp_path, shoot):
+    task, settings = _retried(tmp_path, shoot, mask_target=True)
+    first = process(task, settings)  # the first try: its worker dies before it reports
+    assert first.status == "done"
+    before = {path: open(path, "rb").read() for path in first.written}
+    again = process(task, settings)
+    assert again.status == "done", again.error
+    assert again.written == first.written and again.megapixels is None  # no second retouch
+    assert {path: open(path, "rb").read() for path in again.written} == before
+
+
+def test_a_retry_replaces_a_half_moved_set(tmp_path, shoot):
+    task, settings = _retried(tmp_path, shoot, mask_target=True)
+    write_image(task.target, np.zeros((96, 96, 3), np.uint8))  # moved before the worker died
+    outcome = process(task, settings)
+    assert outcome.status == "done", outcome.error
+    retouched, _ = read_image(task.target)
+    assert retouched.mean() > 50  # the photo, not the first try's file
+    assert os.path.exists(task.mask_target)
+
+
+def test_a_file_there_before_the_batch_is_never_its_own(tmp_path, shoot):
+    task, settings = _retried(tmp_path, shoot, mask_target=False)
+    write_image(task.target, np.zeros((4, 4, 3), np.uint8))
+    task = with_absent(task)  # the file was there when the batch started
+    outcome = process(task, settings)
+    assert outcome.status == "failed" and "file exists" in outcome.error
+    assert read_image(task.target)[0].shape == (4, 4, 3)  # untouched

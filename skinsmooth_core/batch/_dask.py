@@ -16,7 +16,7 @@ from distributed import Client, KilledWorker, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import ClusterError
-from ._jobs import Outcome, Settings, Task, process
+from ._jobs import Outcome, Settings, Task, process, with_absent
 
 PLUGIN = "skinsmooth"
 NANNY_ENVIRON = "distributed.nanny.pre-spawn-environ"
@@ -86,7 +86,7 @@ def run_on_dask(
         ) from None
     batch = uuid.uuid4().hex[:8]
     keys = [f"skinsmooth-{batch}-{index}" for index, _ in indexed]
-    tasks = [task for _, task in indexed]
+    tasks = [with_absent(task) for _, task in indexed]  # Dask reruns a task whose worker died
     futures = client.map(process, tasks, settings=settings, key=keys, pure=False)
     which = {future.key: item for future, item in zip(futures, indexed, strict=True)}
     pending = set(which)

@@ -12,7 +12,7 @@ import os
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,6 +44,8 @@ class Task:
     target: str
     mask_target: str | None = None
     compare_target: str | None = None
+    # The outputs that did not exist when the batch started (see `with_absent`), or None.
+    absent: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -185,6 +187,19 @@ def up_to_date(task: Task) -> bool:
     return True
 
 
+def with_absent(task: Task) -> Task:
+    """`task`, noting which of its outputs do not exist yet: the batch's runner calls it
+    before sending the task, so that a retry after its worker died knows its own files."""
+    return replace(task, absent=tuple(p for p in targets_of(task) if not os.path.lexists(p)))
+
+
+def own_outputs(task: Task) -> list[str]:
+    """The outputs of `task` that did not exist when the batch started and do now: a first
+    try of this very task wrote them (no two tasks share an output) and its worker died
+    before it reported. A retry keeps them, or replaces them; it never fails on them."""
+    return [p for p in task.absent or () if os.path.lexists(p)]
+
+
 def skipped(task: Task) -> Outcome:
     """The outcome of a task left alone because its outputs are up to date."""
     return Outcome(task.source, target=task.target, skipped=True)
@@ -262,7 +277,12 @@ def _one_line(exc: BaseException) -> str:
 def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
     from ..pipeline import retouch
 
-    check_targets(targets_of(task), overwrite=settings.overwrite)  # before any work
+    targets, own = targets_of(task), own_outputs(task)
+    if own and len(own) == len(targets):  # a first try wrote the whole set, then died
+        outcome.written.extend(targets)
+        return
+    # a first try's half-moved set is replaced; any other file only with overwrite
+    check_targets([p for p in targets if p not in own], overwrite=settings.overwrite)
     if task.source == DEMO:
         from skimage import data
 
@@ -281,7 +301,8 @@ def _retouch(task: Task, settings: Settings, outcome: Outcome) -> None:
     if task.compare_target is not None:
         outputs.append((task.compare_target, side_by_side(image, done.image), meta))
     # the image and its extra outputs as one set: all written, or none
-    write_images(outputs, quality=settings.quality, overwrite=settings.overwrite)
+    overwrite = settings.overwrite or bool(own)
+    write_images(outputs, quality=settings.quality, overwrite=overwrite)
     outcome.written.extend(path for path, _, _ in outputs)
 
 

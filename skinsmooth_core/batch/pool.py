@@ -9,8 +9,6 @@ cause and is reported as failed, by name. Every other task goes on.
 
 from __future__ import annotations
 
-import os
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -18,7 +16,16 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from ..io import remove_partial
-from ._jobs import Outcome, Settings, Task, init_worker, process_in_worker, targets_of
+from ._jobs import (
+    Outcome,
+    Settings,
+    Task,
+    init_worker,
+    own_outputs,
+    process_in_worker,
+    targets_of,
+    with_absent,
+)
 
 __all__ = ["run_pool"]
 
@@ -51,8 +58,7 @@ def run_pool(
     KeyboardInterrupt
         Passed on after the tasks not started were cancelled.
     """
-    started = time.time()
-    pending = deque(tasks)
+    pending = deque(map(with_absent, tasks))
     while pending:
         suspects = []
         pool = _new_pool(workers, settings)
@@ -84,7 +90,7 @@ def run_pool(
         for task in suspects:
             if on_retry is not None:
                 on_retry(task)
-            report(_run_alone(task, settings, started))
+            report(_run_alone(task, settings))
 
 
 def _new_pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
@@ -92,14 +98,14 @@ def _new_pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, context, init_worker, (settings,))
 
 
-def _run_alone(task: Task, settings: Settings, started: float) -> Outcome:
+def _run_alone(task: Task, settings: Settings) -> Outcome:
     """Retry a task whose worker died, in a pool of its own: if the worker dies again,
     this task is the cause. Outputs that the dead worker finished in this batch (the set
     is written together, after the work) are kept, not written again."""
     targets = targets_of(task)
     for path in targets:
         remove_partial(path)  # what the dead worker was writing
-    if all(_written_since(path, started) for path in targets):
+    if len(own_outputs(task)) == len(targets):
         return Outcome(task.source, written=targets, target=task.target)
     pool = _new_pool(1, settings)
     try:
@@ -116,10 +122,3 @@ def _run_alone(task: Task, settings: Settings, started: float) -> Outcome:
         return Outcome(task.source, error=error, target=task.target)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _written_since(path: str, started: float) -> bool:
-    try:
-        return os.stat(path).st_mtime >= started - 2.0  # coarse file-system clocks
-    except OSError:
-        return False

@@ -37,6 +37,7 @@ from scipy import ndimage as ndi
 from .._parallel import run_parallel
 from .._pixelwise import luma, ramp
 from ..filters._jit import jit
+from ..filters._lines import directional_closing, directional_opening
 from ._blur import bounding_box, box_gaussian
 
 # Relative darkness (1 - luma / surrounding luma) at which a spot starts and is fully a spot,
@@ -102,19 +103,14 @@ def _spots(image, length, sensitivity, skin, moles):
     grey = np.ascontiguousarray(luma(image))
     # the closings and openings, in parallel: luma lifted by lines (darker spots), R - G
     # lowered by lines (redder spots), luma lifted by squares (pupils, nostrils, moles)
-    tasks = [(grey, ndi.grey_closing, np.minimum), (grey, ndi.grey_closing, None)]
+    tasks = [(grey, directional_closing), (grey, _square_closing)]
     if image.shape[2] == 3:
-        tasks.append(
-            (np.ascontiguousarray(image[:, :, 0] - image[:, :, 1]), ndi.grey_opening, np.maximum)
-        )
+        tasks.append((np.ascontiguousarray(image[:, :, 0] - image[:, :, 1]), directional_opening))
     done = [None] * len(tasks)
 
     def morphology(index):
-        values, operation, combine = tasks[index]
-        if combine is None:
-            done[index] = operation(values, size=(length, length), mode="nearest")
-        else:
-            done[index] = _directional(values, length, operation, combine)
+        values, operation = tasks[index]
+        done[index] = operation(values, length)
 
     run_parallel(morphology, range(len(tasks)))
     lifted, background = done[:2]
@@ -344,14 +340,6 @@ def _fill_box(base, spots, size, source, limits):
     np.copyto(base, filled, where=(spots > 0)[:, :, None])
 
 
-def _directional(values, length, operation, combine):
-    """`combine` of `operation` (closing or opening) with lines at 0, 45, 90 and 135 degrees."""
-    diagonal = np.eye(length, dtype=bool)
-    result = None
-    # rows and columns by size (scipy's fast 1-d min/max), diagonals by footprint
-    for shape in ({"size": (1, length)}, {"size": (length, 1)}):
-        done = operation(values, mode="nearest", **shape)
-        result = done if result is None else combine(result, done, out=result)
-    for footprint in (diagonal, diagonal[::-1]):
-        combine(result, operation(values, footprint=footprint, mode="nearest"), out=result)
-    return result
+def _square_closing(values, length):
+    """The grey closing with a `length` x `length` square (scipy's separable min/max)."""
+    return ndi.grey_closing(values, size=(length, length), mode="nearest")

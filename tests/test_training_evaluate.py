@@ -87,3 +87,36 @@ def test_command_line_writes_json_and_rejects_bad_arguments(data_dir, tmp_path):
     for bad in (["--sweep", "0.5,1.5"], ["--every", "0"]):
         done = subprocess.run([*command, *bad], capture_output=True, text=True)
         assert done.returncode == 2 and bad[0] in done.stderr
+
+
+def test_wild_benchmark_under_other_lights(data_dir):
+    from skinsmooth_core.training.lights import relight
+    from skinsmooth_core.training.wild import benchmark, wild_photos
+
+    seen = []
+
+    def record(image):
+        seen.append(image)
+        return np.zeros(image.shape[:2], np.float32)
+
+    methods = {"zero": (record, 0.5)}
+    lights = ("daylight", "tungsten", "grey")
+    results = benchmark(data_dir, methods, groups=2, lights=lights, log=lambda _: None)
+    assert list(results) == ["zero daylight", "zero tungsten", "zero grey"]
+    photos = [image for _, _, image, _ in wild_photos(data_dir, groups=2)]
+    assert len(seen) == 3 * len(photos) == 3 * (2 + 2)  # the groups, then the two ccp photos
+    for i, photo in enumerate(photos):  # each photo under each light, the same labels
+        daylight, tungsten, grey = seen[3 * i : 3 * i + 3]
+        np.testing.assert_array_equal(daylight, photo)
+        np.testing.assert_array_equal(tungsten, relight(photo, "tungsten"))
+        assert (grey == grey[:, :, :1]).all()
+    plain = benchmark(data_dir, methods, groups=2, log=lambda _: None)
+    assert list(plain) == ["zero"]  # daylight alone: the method's own name
+    assert plain["zero"]["all"] == results["zero daylight"]["all"]
+
+
+def test_wild_command_line_checks_lights(data_dir):
+    command = [sys.executable, "-m", "skinsmooth_core.training", "wild", "--data", str(data_dir)]
+    done = subprocess.run([*command, "--lights", "daylight,neon"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "unknown light 'neon'" in done.stderr and "tungsten" in done.stderr

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .lights import LIGHTS, check_lights
+
 
 def _log(message: str) -> None:
     print(time.strftime("%H:%M:%S"), message, flush=True)
@@ -37,6 +39,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
     return value
+
+
+def _lights(text: str) -> tuple[str, ...]:
+    try:
+        return check_lights(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _share(text: str) -> float:
@@ -174,6 +183,14 @@ def main(argv=None) -> int:
     wild.add_argument(
         "--methods", default="unet,color", help="unet, unet-single, unet-no-adapt, color"
     )
+    wild.add_argument(
+        "--lights",
+        type=_lights,
+        default=("daylight",),
+        help="score under each of these lights, e.g. daylight,tungsten,grey (all: "
+        + ",".join(LIGHTS)
+        + ")",
+    )
     wild.add_argument("--threads", type=int, default=None)
     wild.add_argument("--json", default=None, help="also write the results here")
     wild.add_argument("--examples", default=None, help="write a few group photos to this folder")
@@ -277,6 +294,7 @@ def main(argv=None) -> int:
             seed=args.seed,
             split=args.split,
             every=args.every,
+            lights=args.lights,
             log=_log,
         )
         print(format_wild(results))

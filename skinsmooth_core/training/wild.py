@@ -5,7 +5,9 @@ this scores, from the shared data folder alone:
 
 - ``groups``: synthetic group photos (:func:`.groups.compose_group`) made only of val
   photos, 2 to 20 whole photos at 10-50 % of their size on a 1280 x 853 canvas;
-- the in-the-wild val sources on their own (``ibtd``, ``ccp``, ``abd``, ``hgr``).
+- the in-the-wild val sources on their own (``ibtd``, ``ccp``, ``abd``, ``hgr``);
+- optionally all of them under other light (:mod:`.lights`: colour casts, exposure, black
+  and white).
 
 Per set: pooled pixel F1, the median and the spread of per-photo F1, and the soft
 mask's mean inside skin (4 px in from its border) and on not-skin 8 px or more away
@@ -28,6 +30,7 @@ from scipy import ndimage as ndi
 from .data import IGNORE, load_split
 from .evaluate import pixel_counts
 from .groups import compose_group
+from .lights import check_lights, relight
 
 SIZE_BINS = ((0, 16), (16, 48), (48, np.inf))
 WILD_SOURCES = ("ibtd", "ccp", "abd", "hgr")
@@ -129,29 +132,40 @@ class Scores:
 
 
 def benchmark(
-    data_dir, methods: dict, *, groups: int = 60, seed: int = 2026, split="val", every=1, log=print
-):
+    data_dir, methods: dict, *, groups: int = 60, seed: int = 2026, split="val", every=1,
+    lights=("daylight",), log=print,
+):  # fmt: skip
     """Score each of `methods` (name -> (predict(image) -> prob, threshold)) on the photos
-    of :func:`wild_photos`. Returns ``{method: {set: summary}}``; the set "all" pools
-    every photo, and "seconds" holds each method's mean time per photo."""
-    results = {name: {} for name in methods}
-    scores = {name: {} for name in methods}
-    seconds = dict.fromkeys(methods, 0.0)
+    of :func:`wild_photos`, under each of `lights` (:data:`.lights.LIGHTS`, the labels
+    unchanged). Returns ``{run: {set: summary}}``, a run being the method's name, followed
+    by the light's unless `lights` is daylight alone; the set "all" pools every photo, and
+    "seconds" holds each run's mean time per photo."""
+    lights = check_lights(lights)
+    runs = {
+        name if lights == ("daylight",) else f"{name} {light}": (name, light)
+        for light in lights
+        for name in methods
+    }
+    scores = {run: {} for run in runs}
+    seconds = dict.fromkeys(runs, 0.0)
     count = 0
     start = time.monotonic()
     photos = wild_photos(data_dir, groups=groups, seed=seed, split=split, every=every)
     for set_name, _, image, label in photos:
         count += 1
-        for name, (predict, threshold) in methods.items():
+        shown = {light: relight(image, light) for light in lights}
+        for run, (name, light) in runs.items():
+            predict, threshold = methods[name]
             tic = time.perf_counter()
-            prob = predict(image)
-            seconds[name] += time.perf_counter() - tic
+            prob = predict(shown[light])
+            seconds[run] += time.perf_counter() - tic
             for key in (set_name, "all"):
-                scores[name].setdefault(key, Scores()).add(prob, label, threshold)
+                scores[run].setdefault(key, Scores()).add(prob, label, threshold)
     log(f"scored {count} photos in {time.monotonic() - start:.0f} s")
-    for name, by_set in scores.items():
-        results[name] = {key: s.summary() for key, s in by_set.items()}
-        results[name]["seconds"] = seconds[name] / max(count, 1)
+    results = {}
+    for run, by_set in scores.items():
+        results[run] = {key: s.summary() for key, s in by_set.items()}
+        results[run]["seconds"] = seconds[run] / max(count, 1)
     return results
 
 

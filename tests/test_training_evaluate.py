@@ -110,6 +110,9 @@ def test_wild_benchmark_under_other_lights(data_dir):
         np.testing.assert_array_equal(daylight, photo)
         np.testing.assert_array_equal(tungsten, relight(photo, "tungsten"))
         assert (grey == grey[:, :, :1]).all()
+    # the two ccp photos also count by their skin tone (as photographed), the groups not
+    tones = [key for key in results["zero grey"] if key.startswith("skin ")]
+    assert sum(results["zero grey"][key]["photos"] for key in tones) == 2
     plain = benchmark(data_dir, methods, groups=2, log=lambda _: None)
     assert list(plain) == ["zero"]  # daylight alone: the method's own name
     assert plain["zero"]["all"] == results["zero daylight"]["all"]

@@ -259,3 +259,45 @@ def test_wild_methods_run_the_predictor_variants(astronaut):
         assert threshold == segmenter.threshold
         np.testing.assert_array_equal(predict(astronaut), segmenter.predict(astronaut, **options))
     assert not np.array_equal(methods["unet"][0](astronaut), methods["unet-no-adapt"][0](astronaut))
+
+
+def _lab(rgb):
+    """CIELAB (D65) of one sRGB colour, by the textbook formulas (IEC 61966-2-1, CIE 1976)."""
+    c = np.asarray(rgb, float) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = (
+        np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+        @ linear
+    )
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+@pytest.mark.parametrize(
+    "rgb", [(240, 210, 190), (225, 180, 150), (200, 150, 115), (150, 100, 70), (90, 60, 45)]
+)
+def test_skin_tone_is_the_ita_class_of_the_labelled_skin(rgb):
+    from skinsmooth_core.training.wild import TONE_BINS, skin_tone
+
+    lightness, _, yellow = _lab(rgb)
+    angle = np.degrees(np.arctan2(lightness - 50, yellow))
+    [expected] = [name for name, low, high in TONE_BINS if low < angle <= high]
+    image = np.zeros((20, 20, 3), np.uint8)
+    image[:, :10] = rgb  # the skin
+    image[:, 10:] = (20, 200, 30)  # not skin, and ignored pixels of another colour
+    label = np.zeros((20, 20), np.uint8)
+    label[:, :10] = 255
+    label[:5, 10:] = 128
+    assert skin_tone(image, label) == expected
+    label[:, 3:10] = 0  # 60 skin pixels: too few to say
+    assert skin_tone(image, label) is None
+
+
+def test_skin_tones_span_the_classes():
+    from skinsmooth_core.training.wild import skin_tone
+
+    label = np.full((10, 10), 255, np.uint8)
+    tones = [skin_tone(np.full((10, 10, 3), rgb, np.uint8), label) for rgb in
+             [(240, 210, 190), (200, 150, 115), (90, 60, 45)]]  # fmt: skip
+    assert tones == ["skin light", "skin tan", "skin brown"]

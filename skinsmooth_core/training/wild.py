@@ -6,6 +6,8 @@ this scores, from the shared data folder alone:
 - ``groups``: synthetic group photos (:func:`.groups.compose_group`) made only of val
   photos, 2 to 20 whole photos at 10-50 % of their size on a 1280 x 853 canvas;
 - the in-the-wild val sources on their own (``ibtd``, ``ccp``, ``abd``, ``hgr``);
+- the wild sources' photos again by apparent skin tone (:func:`skin_tone`: light, tan,
+  brown);
 - optionally all of them under other light (:mod:`.lights`: colour casts, exposure, black
   and white).
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.color import rgb2lab
 
 from .data import IGNORE, load_split
 from .evaluate import pixel_counts
@@ -34,6 +37,10 @@ from .lights import check_lights, relight
 
 SIZE_BINS = ((0, 16), (16, 48), (48, np.inf))
 WILD_SOURCES = ("ibtd", "ccp", "abd", "hgr")
+# Apparent skin tone: the individual typology angle (ITA, degrees) of the labelled skin's
+# median CIELAB L* and b*; the usual classes above 41 (very light, light), 10-41
+# (intermediate, tan) and below 10 (brown, dark).
+TONE_BINS = (("skin light", 41.0, np.inf), ("skin tan", 10.0, 41.0), ("skin brown", -np.inf, 10.0))
 
 
 def size_bin_name(low, high) -> str:
@@ -63,6 +70,26 @@ def wild_photos(
         yield "groups", f"group{index:03d}-{count}p", image, label
     for sample in [s for s in photos if s.source in WILD_SOURCES][::every]:
         yield sample.source, sample.id, sample.image, sample.mask
+
+
+def skin_tone(image: np.ndarray, label: np.ndarray) -> str | None:
+    """The name of the :data:`TONE_BINS` class of the skin labelled in `image` (255 in
+    `label`), or None with under 64 skin pixels. The tone as photographed: light and
+    exposure move it as much as the skin does.
+
+    References
+    ----------
+    .. [1] A. Chardon, I. Cretois and C. Hourseau, "Skin colour typology and suntanning
+           pathways", International Journal of Cosmetic Science 13(4), 1991.
+    """
+    skin = np.asarray(label) == 255
+    if skin.sum() < 64:
+        return None
+    colour = np.asarray(image)[..., :3][skin]
+    lab = rgb2lab(colour[None].astype(np.float64) / 255)[0]
+    lightness, yellow = np.median(lab[:, 0]), np.median(lab[:, 2])
+    angle = np.degrees(np.arctan2(lightness - 50, yellow))
+    return next(name for name, low, high in TONE_BINS if low < angle <= high)
 
 
 @dataclass
@@ -153,13 +180,16 @@ def benchmark(
     photos = wild_photos(data_dir, groups=groups, seed=seed, split=split, every=every)
     for set_name, _, image, label in photos:
         count += 1
+        keys = [set_name, "all"]
+        if set_name != "groups" and (tone := skin_tone(image, label)) is not None:
+            keys.append(tone)  # as photographed in daylight, under every light
         shown = {light: relight(image, light) for light in lights}
         for run, (name, light) in runs.items():
             predict, threshold = methods[name]
             tic = time.perf_counter()
             prob = predict(shown[light])
             seconds[run] += time.perf_counter() - tic
-            for key in (set_name, "all"):
+            for key in keys:
                 scores[run].setdefault(key, Scores()).add(prob, label, threshold)
     log(f"scored {count} photos in {time.monotonic() - start:.0f} s")
     results = {}

@@ -11,13 +11,15 @@ Run from the repository root::
         [--split train --every 4 --groups 40] [--model <main>.tflite] \\
         [--partner <other>.tflite] [--weights 0.4,0.5,0.6] \\
         [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55 | --stretched-threshold 0.5]
-        [--gates] [--small-regions 0.0005,0.002]
+        [--gates] [--small-regions 0.0005,0.002] [--lights grey]
 
 ``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
 ``--small-regions`` adds the larger of the two models in separate regions up to those
 shares of the photo (session 10: more small regions found, lower pooled F1),
-``--gates`` adds the rules that were tried against the ccp loss (session 8 and 10, see
-``models/HISTORY.md``), around the first of ``--weights``. Uses the predictor's private
+``--lights`` scores the photos under other light (``training.lights``; session 12 chose the
+black-and-white stretch with ``--lights grey``), ``--gates`` adds the rules that were tried
+against the ccp loss (session 8 and 10, see ``models/HISTORY.md``), around the first of
+``--weights``. Uses the predictor's private
 passes, so it runs the same arithmetic as ``predict``.
 """
 
@@ -133,6 +135,9 @@ def main(argv=None) -> None:
         help="shares of the photo, e.g. 0.001,0.003: also score the larger of the two "
         "models in separate regions up to that size (the first weight elsewhere)",
     )
+    parser.add_argument(
+        "--lights", default="daylight", help="e.g. grey: the photos under other light"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -186,7 +191,14 @@ def main(argv=None) -> None:
         f"main {segmenter.model_path}, partner {partner.model_path}, threshold {raw:.4f} "
         "on the mean before the stretch"
     )
-    results = benchmark(args.data, methods, groups=args.groups, split=args.split, every=args.every)
+    results = benchmark(
+        args.data,
+        methods,
+        groups=args.groups,
+        split=args.split,
+        every=args.every,
+        lights=args.lights,
+    )
     print(format_wild(results))
     if args.json:
         with open(args.json, "w") as file:

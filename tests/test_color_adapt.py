@@ -207,3 +207,39 @@ def test_grey_photos_are_left_alone():
     assert adapt_to_colors(mask, rgb) is mask
     rgb[:, :30] = rgb[:, 60:] = (205, 150, 125)  # the skin in colour, the rest still grey
     assert adapt_to_colors(mask, rgb)[:, 60:].min() > 0.9
+
+
+def _grey_reference(rgb):
+    """float64 Rec. 601 chroma of every pixel, both within 4 levels of neutral."""
+    x = rgb.astype(np.float64)
+    luma = x @ np.array([0.299, 0.587, 0.114])
+    cr, cb = (x[..., 0] - luma) * 0.713, (x[..., 2] - luma) * 0.564
+    return np.mean((np.abs(cr) < 4) & (np.abs(cb) < 4))
+
+
+@settings(deadline=None, max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), spread=st.sampled_from([0, 3, 8, 60]))
+def test_grey_share_counts_near_neutral_pixels(seed, spread):
+    rng = np.random.default_rng(seed)
+    level = rng.integers(0, 256, (30, 40, 1))
+    rgb = np.clip(level + rng.integers(-spread, spread + 1, (30, 40, 3)), 0, 255).astype(np.uint8)
+    # float32 against float64: a pixel may fall the other way only at exactly 4 levels
+    x = rgb.astype(np.float64)
+    luma = x @ np.array([0.299, 0.587, 0.114])
+    edge = np.minimum(np.abs(np.abs((x[..., 0] - luma) * 0.713) - 4),
+                      np.abs(np.abs((x[..., 2] - luma) * 0.564) - 4))  # fmt: skip
+    assert abs(ca.grey_share(rgb) - _grey_reference(rgb)) <= np.mean(edge < 1e-4)
+
+
+def test_black_and_white_photos_are_grey(astronaut):
+    share = ca.grey_share(astronaut)
+    assert share < 0.8  # a colour portrait
+    luma = np.rint(astronaut @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    grey = np.repeat(luma[:, :, None], 3, axis=2)
+    assert ca.grey_share(grey) == 1.0
+    # a JPEG'd black-and-white photo keeps a little chroma noise: still grey
+    noisy = np.clip(grey + np.random.default_rng(0).integers(-2, 3, grey.shape), 0, 255)
+    assert ca.grey_share(noisy.astype(np.uint8)) > 0.95
+    assert ca.grey_share(np.zeros((0, 4, 3), np.uint8)) == 0.0
+    with pytest.raises(ValueError, match="H x W x 3 uint8"):
+        ca.grey_share(grey[:, :, 0])

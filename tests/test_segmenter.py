@@ -346,6 +346,24 @@ def test_soft_range_stretches_the_outputs(tmp_path, segmenter, astronaut):
         SkinSegmenter(copy("wrong", [0.8, 0.2]))
 
 
+def test_black_and_white_photos_have_their_own_stretch(tmp_path, segmenter, astronaut):
+    assert segmenter.grey_soft_range == (0.2, 0.45)  # the shipped models' JSON
+    raw = SkinSegmenter(
+        _copy_model(tmp_path, segmenter, "raw", soft_range=[0.0, 1.0], grey_soft_range=None),
+        num_threads=2,
+    )
+    assert raw.grey_soft_range == raw.soft_range == (0.0, 1.0)
+    luma = np.rint(astronaut @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    grey = np.repeat(luma[:, :, None], 3, axis=2)
+    options = dict(refine=False, zoom=False, adapt=False)  # as in the test above
+    for photo, (low, high) in ((grey, (0.2, 0.45)), (astronaut, segmenter.soft_range)):
+        expected = raw.predict(photo, **options)
+        expected = np.clip((expected - np.float32(low)) * np.float32(1 / (high - low)), 0, 1)
+        np.testing.assert_array_equal(segmenter.predict(photo, **options), expected)
+    with pytest.raises(SegmenterUnavailable, match="grey_soft_range"):
+        SkinSegmenter(_copy_model(tmp_path, segmenter, "wrong", grey_soft_range=[0.5, 0.5]))
+
+
 def test_partner_model_is_averaged_in(tmp_path, segmenter, astronaut):
     assert segmenter.partner_path is not None and segmenter.partner_path.is_file()
     weight = segmenter.partner_weight

@@ -52,6 +52,40 @@ _MAX_GREY = 0.5  # share of grey pixels in the sure skin above which colour says
 _WR, _WG, _WB = LUMA_WEIGHTS
 
 
+def grey_share(rgb: np.ndarray) -> float:
+    """The share of `rgb`'s pixels (H x W x 3 uint8) whose Cr and Cb are within 4 levels
+    of neutral: about 1 for a black-and-white photo (0.87 at most for the colour photos of
+    the wild benchmark, whose walls, roads and shade are greyish).
+
+    Examples
+    --------
+    >>> rgb = np.full((8, 8, 3), 90, np.uint8)
+    >>> grey_share(rgb)
+    1.0
+    >>> rgb[:2] = (200, 150, 120)
+    >>> grey_share(rgb)
+    0.75
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"the photo must be H x W x 3 uint8, got {rgb.shape} {rgb.dtype}")
+    count = rgb.shape[0] * rgb.shape[1]
+    return _count_grey(np.ascontiguousarray(rgb)) / count if count else 0.0
+
+
+@jit
+def _count_grey(rgb):
+    grey = 0
+    for y in range(rgb.shape[0]):
+        for x in range(rgb.shape[1]):
+            r, g, b = np.float32(rgb[y, x, 0]), np.float32(rgb[y, x, 1]), np.float32(rgb[y, x, 2])
+            luma = np.float32(_WR) * r + np.float32(_WG) * g + np.float32(_WB) * b
+            cr = (r - luma) * np.float32(CR_SCALE)
+            cb = (b - luma) * np.float32(CB_SCALE)
+            if abs(cr) < _GREY and abs(cb) < _GREY:
+                grey += 1
+    return grey
+
+
 @jit
 def _bin_and_count(rgb, mask, sure_skin, sure_other, bins, skin_counts, other_counts):
     """Each pixel's colour bin into `bins`; counts of the sure skin and sure other bins.

@@ -23,7 +23,7 @@ from scipy import ndimage as ndi
 from .._image import check_image, check_int, from_float, split_alpha, to_float
 from .._resample import area_downsample
 from .._resources import resource_dir
-from ._color_adapt import adapt_to_colors
+from ._color_adapt import adapt_to_colors, grey_share
 
 __all__ = ["DEFAULT_MODEL", "SegmenterUnavailable", "SkinSegmenter", "default_segmenter"]
 
@@ -99,6 +99,8 @@ _DETAIL_FROM = 1.5  # tiles only when the photo is at least this many model inpu
 _DETAIL_WEIGHT = 0.5  # the tiles' share in the mean with the whole-photo pass
 _TILE_OVERLAP = 0.25  # of a tile's side, shared with its neighbour
 _TILES_ALONE_MAX = 0.02  # of the photo: a larger region that only the tiles see is not skin
+# a black-and-white photo: this share of its pixels grey (colour photos: 0.87 at most)
+GREY_PHOTO = 0.95
 _FEATHER = 5  # pixels of the reduced photo over which the tiles' share fades out there
 
 
@@ -287,15 +289,24 @@ class SkinSegmenter:
         # The model's outputs from `low` up to `high` are stretched to [0, 1] (clipped), so
         # sure skin gets the full effect in a soft blend; the threshold is the stretched one.
         self.soft_range = tuple(float(v) for v in self.info.get("soft_range", (0.0, 1.0)))
+        # Black-and-white photos (GREY_PHOTO of their pixels grey): the models, which lean on
+        # colour, are less sure of their skin, so their outputs are stretched from lower.
+        grey_range = self.info.get("grey_soft_range")
+        self.grey_soft_range = (
+            self.soft_range if grey_range is None else tuple(float(v) for v in grey_range)
+        )
         # Whether predict runs the tiles by default: the model's own choice (see predict).
         self.detail = bool(self.info.get("detail", True))
         # Whether predict adapts the mask to the photo's colours by default (see predict).
         self.adapt_colors = bool(self.info.get("adapt_colors", False))
-        low, high = self.soft_range
-        if not 0.0 <= low < high <= 1.0:
-            raise SegmenterUnavailable(
-                f"{info_path} gives soft_range {self.soft_range}; expected 0 <= low < high <= 1"
-            )
+        for key, (low, high) in (
+            ("soft_range", self.soft_range),
+            ("grey_soft_range", self.grey_soft_range),
+        ):
+            if not 0.0 <= low < high <= 1.0:
+                raise SegmenterUnavailable(
+                    f"{info_path} gives {key} {[low, high]}; expected 0 <= low < high <= 1"
+                )
         self._lock = threading.Lock()
 
     def _load_partner(self):
@@ -422,11 +433,15 @@ class SkinSegmenter:
         return self._finish(mask, rgb, work, finest, refine=refine, adapt=adapt)
 
     def _finish(self, mask, rgb, work, finest, *, refine=True, soft_range=None, adapt=None):
-        """The mean mask of `work` stretched by `soft_range` (default: the JSON's), adapted
-        to `work`'s colours (default: as the JSON says) and mapped back to `rgb`'s size
-        (refined by its edges, or plain bilinear)."""
+        """The mean mask of `work` stretched by `soft_range` (default: the JSON's, its
+        ``grey_soft_range`` for a black-and-white photo), adapted to `work`'s colours
+        (default: as the JSON says) and mapped back to `rgb`'s size (refined by its edges,
+        or plain bilinear)."""
         height, width = rgb.shape[:2]
-        low, high = self.soft_range if soft_range is None else soft_range
+        if soft_range is None:
+            grey = self.grey_soft_range != self.soft_range and grey_share(work) >= GREY_PHOTO
+            soft_range = self.grey_soft_range if grey else self.soft_range
+        low, high = soft_range
         if (low, high) != (0.0, 1.0):
             mask = np.clip((mask - np.float32(low)) * np.float32(1 / (high - low)), 0.0, 1.0)
         if self.adapt_colors if adapt is None else adapt:

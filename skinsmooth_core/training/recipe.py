@@ -94,6 +94,7 @@ MAIN_STAGE, PARTNER_STAGE = "soft_ft", "hands_ft"  # whose best checkpoints ship
 MAIN, PARTNER = "skin_unet", "skin_unet_groups"
 THRESHOLD = 0.55  # on each model's output, chosen on every 8th training photo
 SOFT_RANGE = (0.3, 0.6)  # the mean of the two models, stretched to 0..1
+GREY_SOFT_RANGE = (0.2, 0.45)  # ... on black-and-white photos, where the models are less sure
 MASK_THRESHOLD = 0.5  # on the stretched mean: its midpoint, where the photos are cut
 PARTNER_WEIGHT = 0.35
 
@@ -213,6 +214,7 @@ def reproduce(
         lambda variant: {
             "threshold": MASK_THRESHOLD,
             "soft_range": list(SOFT_RANGE),
+            "grey_soft_range": list(GREY_SOFT_RANGE),
             "partner": {"file": f"{PARTNER}_{variant}.tflite", "weight": PARTNER_WEIGHT},
             "adapt_colors": True,
             "training": record,

@@ -192,7 +192,8 @@ class SkinSegmenter:
         Default: the model shipped with the package (``models/skin_unet_int8.tflite``).
         A JSON file of the same name beside it records input size, threshold and
         ``soft_range``: the model outputs stretched to [0, 1] (default: none), so
-        that sure skin gets the full effect of a blend that uses the soft mask.
+        that sure skin gets the full effect of a blend that uses the soft mask, and
+        ``grey_soft_range``, the stretch of black-and-white photos (default: the same).
         It may also name a ``partner`` model in the same folder,
         ``{"file": "<name>.tflite", "weight": w}`` with 0 < w < 1: both models
         run and the mask is their weighted mean (the partner's share `w`),

@@ -97,3 +97,41 @@ def test_vivid_negatives_have_a_stronger_chroma_than_the_skin(astronaut):
     unclipped = np.all((vivid > 0) & (vivid < 255), axis=2) & changed
     assert unclipped.mean() > 0.02
     assert np.median(chroma(vivid[unclipped])) > 1.2 * np.median(chroma(plain[unclipped]))
+
+
+def _linear(level):
+    v = np.asarray(level, float) / 255
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def test_strong_casts_stay_in_their_range_and_keep_a_grey_bright():
+    from skinsmooth_core.training.data import CAST_RANGE, strong_cast
+
+    grey = np.full((4, 4, 3), 118, np.uint8)
+    rng = np.random.default_rng(3)
+    warm, tint = [], []
+    for _ in range(300):
+        cast = strong_cast(grey, rng)
+        assert cast.shape == grey.shape and cast.dtype == np.uint8
+        assert (cast == cast[0, 0]).all()  # one gain per channel
+        r, g, b = _linear(cast[0, 0])
+        warm.append(np.log(r / b) / 2)
+        tint.append(np.log(np.sqrt(r * b) / g))
+        # a grey keeps its luma (sRGB levels), within rounding
+        assert abs(np.array([0.299, 0.587, 0.114]) @ cast[0, 0] - 118) < 6
+    # gains of exp(+-CAST_RANGE) along each axis; 8-bit rounding of the levels adds a little
+    assert max(np.abs(warm)) <= CAST_RANGE[0] + 0.02 and max(np.abs(tint)) <= CAST_RANGE[1] + 0.02
+    assert min(warm) < -0.8 * CAST_RANGE[0] and max(warm) > 0.8 * CAST_RANGE[0]  # both ways
+    assert min(tint) < -0.8 * CAST_RANGE[1] and max(tint) > 0.8 * CAST_RANGE[1]
+
+
+def test_a_share_of_views_get_a_cast(astronaut):
+    from skinsmooth_core.training.data import finish_view
+
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    plain = finish_view(astronaut, mask, np.random.default_rng(5))
+    again = finish_view(astronaut, mask, np.random.default_rng(5), casts=0.0)
+    np.testing.assert_array_equal(plain[0], again[0])
+    cast = finish_view(astronaut, mask, np.random.default_rng(5), casts=1.0)
+    assert not np.array_equal(plain[0], cast[0])
+    np.testing.assert_array_equal(plain[1], cast[1])  # the label is the same

@@ -153,6 +153,12 @@ def main(argv=None) -> int:
         "foreground, cut by the frame)",
     )
     train.add_argument(
+        "--casts",
+        type=_share,
+        default=0.0,
+        help="share of views under a strongly coloured light (orange, blue, green, magenta)",
+    )
+    train.add_argument(
         "--val-groups", type=int, default=0, help="synthetic val groups scored for the checkpoint"
     )
 
@@ -255,6 +261,7 @@ def main(argv=None) -> int:
             blurred=args.blurred,
             piece_weights=args.piece_weights,
             close_ups=args.close_ups,
+            casts=args.casts,
             val_groups=args.val_groups,
             log=_log,
         )

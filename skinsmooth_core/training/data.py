@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .lights import apply_gains
+
 IGNORE = 128
 # Sampling weight per source: in-the-wild photos count more than studio faces.
 SOURCE_WEIGHTS = {"sfa": 0.6, "fasseg": 0.7, "ibtd": 1.6, "ccp": 1.2, "abd": 0.8, "hgr": 0.6}
@@ -219,15 +221,32 @@ def _skin_tinted_negatives(
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+# The strongest casts of `strong_cast`: log gains in linear light along blue-orange (red up,
+# blue down) and green-magenta (green down); tungsten on daylight balance is about 0.45 / 0.
+CAST_RANGE = (0.5, 0.35)
+
+
+def strong_cast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`image` (uint8 RGB) as if lit by a random strongly coloured light: gains in linear
+    light up to :data:`CAST_RANGE` along blue-orange and green-magenta, that keep a grey's
+    luma (as :func:`.lights.relight` renders its fixed lights)."""
+    warm = rng.uniform(-1.0, 1.0) * CAST_RANGE[0]
+    tint = rng.uniform(-1.0, 1.0) * CAST_RANGE[1]
+    gains = np.exp(np.array([warm, -tint, -warm], np.float32))
+    return apply_gains(image, gains)
+
+
 def augmented_pair(
     sample: Sample,
     size: int,
     rng: np.random.Generator,
     negatives: TintedNegatives = TintedNegatives(),
+    casts: float = 0.0,
 ):
     """One random training view: float32 image size x size x 3, label size x size x 2,
-    with skin-tinted hard negatives in ``negatives.share`` of the views."""
-    return finish_view(*_warp(sample, size, rng), rng, negatives)
+    with skin-tinted hard negatives in ``negatives.share`` of the views and a strong
+    colour cast (:func:`strong_cast`) in a share `casts`."""
+    return finish_view(*_warp(sample, size, rng), rng, negatives, casts)
 
 
 def finish_view(
@@ -235,10 +254,14 @@ def finish_view(
     mask: np.ndarray,
     rng: np.random.Generator,
     negatives: TintedNegatives = TintedNegatives(),
+    casts: float = 0.0,
 ):
-    """Hard negatives, colour jitter and JPEG artefacts on one uint8 view and its label."""
+    """Hard negatives, a strong cast (a share `casts`), colour jitter and JPEG artefacts on
+    one uint8 view and its label."""
     if negatives.share and rng.random() < negatives.share:
         image = _skin_tinted_negatives(image, mask, rng, negatives)
+    if casts and rng.random() < casts:
+        image = strong_cast(image, rng)
     x = _jitter_colour(image, rng)
     if rng.random() < 0.3:
         x = _jpeg((x * 255 + 0.5).astype(np.uint8), rng).astype(np.float32) / 255

@@ -68,10 +68,16 @@ def relight(image: np.ndarray, light: str) -> np.ndarray:
         luma = rgb.astype(np.float32) @ weights
         return np.repeat(np.clip(np.rint(luma), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     if isinstance(setting, float):
-        gains = np.full(3, setting, np.float32)
-    else:
-        gains = np.asarray(setting, np.float32)
-        gains /= gains @ weights  # a grey keeps its luma
+        return apply_gains(rgb, np.full(3, setting, np.float32), keep_luma=False)
+    return apply_gains(rgb, np.asarray(setting, np.float32))
+
+
+def apply_gains(rgb: np.ndarray, gains, *, keep_luma: bool = True) -> np.ndarray:
+    """`rgb` (H x W x 3 uint8 sRGB) with its channels scaled by `gains` in linear light
+    (clipped), scaled first so that a grey keeps its luma unless `keep_luma` is False."""
+    gains = np.asarray(gains, np.float32)
+    if keep_luma:
+        gains = gains / (gains @ np.asarray(LUMA_WEIGHTS, np.float32))
     table = _decode_table()[:, None] * gains[None, :]  # 256 x 3, linear
     table = _encode(np.clip(table, 0.0, 1.0))
     return np.stack([table[rgb[:, :, c], c] for c in range(3)], axis=2)

@@ -21,7 +21,8 @@ class BatchSampler:
     of the views are synthetic groups (:func:`.groups.mosaic_view`), a share `blurred` of
     those on a background out of focus. The groups' people are drawn with
     `piece_weights` per source (default: every photo alike); a share `close_ups` of
-    them on a background with much skin."""
+    them on a background with much skin. A share `casts` of all views get a strong colour
+    cast (:func:`.data.strong_cast`)."""
 
     def __init__(
         self,
@@ -35,11 +36,13 @@ class BatchSampler:
         blurred: float = 0.0,
         piece_weights: dict | None = None,
         close_ups: float = 0.0,
+        casts: float = 0.0,
     ):
         self.samples = samples
         self.mosaic = mosaic
         self.blurred = blurred
         self.close_ups = close_ups
+        self.casts = casts
         self.negatives = negatives or TintedNegatives()
         self.size = size
         self.batch_size = batch_size
@@ -54,8 +57,8 @@ class BatchSampler:
             image, mask = mosaic_view(
                 self.samples, self.size, self.rng, self.blurred, self.pieces, self.close_ups
             )
-            return finish_view(image, mask, self.rng, self.negatives)
-        return augmented_pair(sample, self.size, self.rng, self.negatives)
+            return finish_view(image, mask, self.rng, self.negatives, self.casts)
+        return augmented_pair(sample, self.size, self.rng, self.negatives, self.casts)
 
     def batch(self):
         picks = self.rng.choice(len(self.samples), self.batch_size, p=self.p)

@@ -88,6 +88,7 @@ def train(
     blurred: float = 0.0,
     piece_weights: dict | None = None,
     close_ups: float = 0.0,
+    casts: float = 0.0,
     val_groups: int = 0,
     log=print,
 ):
@@ -100,7 +101,8 @@ def train(
     share of those on an enlarged, soft background (:func:`.groups.mosaic_view`);
     `piece_weights`: the groups' people drawn with these weights per source (default:
     every photo alike), e.g. ``{"hgr": 4}`` for more hands; `close_ups`: share of the
-    groups on a background with much skin (foreground people cut by the frame).
+    groups on a background with much skin (foreground people cut by the frame); `casts`:
+    share of the views under a strongly coloured light (:func:`.data.strong_cast`).
     `val_groups`: that many synthetic groups made from val photos are scored as
     the source "groups"; the best checkpoint is then the one with the best mean
     of the pooled val F1 and the groups' F1, so crowds count as much as portraits.
@@ -124,6 +126,7 @@ def train(
         "blurred": blurred,
         "piece_weights": piece_weights,
         "close_ups": close_ups,
+        "casts": casts,
         "val_groups": val_groups,
         "learning_rate": learning_rate,
         "widths": list(widths),
@@ -165,6 +168,7 @@ def train(
             blurred=blurred,
             piece_weights=piece_weights,
             close_ups=close_ups,
+            casts=casts,
         )
     )
     budget = None if time_budget_minutes is None else 60 * time_budget_minutes

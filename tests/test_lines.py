@@ -9,6 +9,8 @@ from scipy import ndimage as ndi
 
 from skinsmooth_core.filters._lines import directional_closing, directional_opening
 
+pytestmark = pytest.mark.numerical
+
 
 def _lines(length):
     diagonal = np.eye(length, dtype=bool)

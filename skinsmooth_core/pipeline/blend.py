@@ -37,14 +37,14 @@ def blend(
     upsampler = BilinearUpsampler((height, width), small_shape, factor)
     offset = np.float32(0.5 if max_value != 1.0 else 0.0)
     if full_mask is None:
-        # planes: A (C channels), w
+        # planes: A (C channels), w; A is built whole first (strided writes cost twice)
         planes = np.empty(small_shape + (channels + 1,), np.float32)
-        planes[:, :, :channels] = layer
-        planes[:, :, channels] = 1.0 - small_mask * (1.0 - keep)
-        planes[:, :, :channels] *= (small_mask * np.float32(max_value))[:, :, None]
-        planes[:, :, :channels] += offset
+        add = layer * (small_mask * np.float32(max_value))[:, :, None]
+        add += offset
         if shift is not None:  # the tone's colour shift, at the mask's own opacity
-            planes[:, :, :channels] += shift * (skin * np.float32(max_value))[:, :, None]
+            add += shift * (skin * np.float32(max_value))[:, :, None]
+        planes[:, :, :channels] = add
+        planes[:, :, channels] = 1.0 - small_mask * (1.0 - keep)
     else:
         # planes: S - k D (C channels), 1 - k, opacity, the tone's shift (C channels, or none);
         # the mask is applied at full resolution

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._image import check_float
+from .._parallel import run_parallel
 from .._pixelwise import luma, ramp
 from .heal import fill_spots, spot_map
 from .scale import TEXTURE_SIGMA
@@ -118,7 +119,9 @@ def retouch_layers(
     fine = source - base
     sigma = TEXTURE_SIGMA * scale / factor
     if sigma >= 0.3:  # else the detail band is all texture at this resolution
-        fine -= ndi.gaussian_filter(fine, sigma=(sigma, sigma, 0), mode="nearest")
+        low = np.empty_like(fine)
+        _filter_planes(ndi.gaussian_filter, _planes(fine, low), sigma=sigma, mode="nearest")
+        fine -= low
     texture = np.float32(texture)
     # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
     # the base, unlike texture: they are kept whole.
@@ -163,8 +166,10 @@ def extend_skin(small, skin, size):
     pixel is kept.
     """
     sure = np.clip((skin - 0.5) * (1.0 / 0.3), 0.0, 1.0)
-    weight = ndi.uniform_filter(sure, size, mode="nearest")
-    fill = ndi.uniform_filter(small * sure[:, :, None], (size, size, 1), mode="nearest")
+    weighted = small * sure[:, :, None]
+    fill, weight = np.empty_like(weighted), np.empty_like(sure)
+    pairs = _planes(weighted, fill) + [(sure, weight)]
+    _filter_planes(ndi.uniform_filter, pairs, size=size, mode="nearest")
     fill /= np.maximum(weight, 1e-3)[:, :, None]
     fill -= small
     fill *= ((1.0 - sure) * (weight > 1e-3))[:, :, None]
@@ -178,3 +183,15 @@ def edge_map(small):
     gradient = np.hypot(ndi.sobel(grey, 0, mode="nearest"), ndi.sobel(grey, 1, mode="nearest"))
     gradient *= 1.0 / 8.0  # Sobel sums 8 differences
     return ramp(gradient, *EDGE_GRADIENT)
+
+
+def _planes(image, out):
+    """(plane of `image`, plane of `out`) pairs of two H x W x C arrays."""
+    return [(image[:, :, c], out[:, :, c]) for c in range(image.shape[2])]
+
+
+def _filter_planes(filter_2d, pairs, **options):
+    """``filter_2d(source, output=target, **options)`` for (source, target) pairs of
+    2-D planes, in parallel (scipy.ndimage releases the GIL). Filtering a stack plane
+    by plane equals filtering it whole with size 1 (or sigma 0) across the planes."""
+    run_parallel(lambda pair: filter_2d(pair[0], output=pair[1], **options), pairs)

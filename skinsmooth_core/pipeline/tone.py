@@ -56,9 +56,10 @@ def _shift(image, skin, sigma, amount):
     # the skin's chroma around, smooth at `sigma`: computed on blocks of about sigma / 4
     # pixels, then upsampled strip by strip
     step = max(1, int(sigma // 4))
+    chroma = _chroma(image)
+    chroma *= weight[:, :, None]
     planes = np.empty(image.shape[:2] + (4,), np.float32)
-    planes[:, :, :3] = _chroma(image)
-    planes[:, :, :3] *= weight[:, :, None]
+    planes[:, :, :3] = chroma
     planes[:, :, 3] = weight
     planes = box_gaussian(area_downsample(planes, step, 1.0), sigma / step)
     around = planes[:, :, :3] / np.maximum(planes[:, :, 3:], 1e-4)

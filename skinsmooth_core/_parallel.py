@@ -69,6 +69,20 @@ def run_parallel(func: Callable, items: Iterable) -> None:
         future.result()
 
 
+def run_all(calls: Iterable[Callable]) -> list:
+    """Call each function of `calls` (no arguments) on the shared thread pool; return their
+    results in the same order (independent steps, such as scipy.ndimage filters, which
+    release the GIL)."""
+    calls = list(calls)
+    results = [None] * len(calls)
+
+    def call(index):
+        results[index] = calls[index]()
+
+    run_parallel(call, range(len(calls)))
+    return results
+
+
 def for_bands(func: Callable[[int, int], None], height: int, *, min_rows: int = 1) -> None:
     """Call ``func(start, stop)`` for two bands of rows per worker thread covering
     [0, height) (fewer when bands would be under `min_rows` rows), in parallel."""

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from skinsmooth_core._parallel import for_bands, for_strips, run_parallel, worker_count
+from skinsmooth_core._parallel import for_bands, for_strips, run_all, run_parallel, worker_count
 
 pytestmark = pytest.mark.numerical
 
@@ -98,3 +98,29 @@ def test_run_parallel_works_in_a_forked_child():
     finally:
         os.close(read)
         os.waitpid(pid, 0)
+
+
+def test_run_all_returns_each_result_in_order_and_runs_on_the_pool():
+    names = []
+
+    def step(i):
+        names.append(threading.current_thread().name)
+        return i * i
+
+    calls = [lambda i=i: step(i) for i in range(2 * worker_count() + 3)]
+    assert run_all(calls) == [i * i for i in range(len(calls))]
+    if worker_count() > 1:
+        assert all(name.startswith("skinsmooth") for name in names)
+    assert run_all([]) == []
+    assert run_all([lambda: None]) == [None]
+
+
+def test_run_all_reraises_the_failure_after_the_other_calls():
+    ended = []
+
+    def fail():
+        raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError, match="step failed"):
+        run_all([fail] + [lambda i=i: ended.append(i) for i in range(5)])
+    assert sorted(ended) == list(range(5))

@@ -31,10 +31,12 @@ What is not a blemish is left alone:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._parallel import run_parallel
+from .._parallel import run_all, run_parallel
 from .._pixelwise import luma, ramp
 from ..filters._jit import jit
 from ..filters._lines import directional_closing, directional_opening
@@ -101,35 +103,41 @@ def spot_map(
 def _spots(image, length, sensitivity, skin, moles):
     """:func:`spot_map` of `image` with line segments of `length` pixels."""
     grey = np.ascontiguousarray(luma(image))
-    # the closings and openings, in parallel: luma lifted by lines (darker spots), R - G
-    # lowered by lines (redder spots), luma lifted by squares (pupils, nostrils, moles)
-    tasks = [(grey, directional_closing), (grey, _square_closing)]
-    if image.shape[2] == 3:
-        tasks.append((np.ascontiguousarray(image[:, :, 0] - image[:, :, 1]), directional_opening))
-    done = [None] * len(tasks)
+    red = np.ascontiguousarray(image[:, :, 0] - image[:, :, 1]) if image.shape[2] == 3 else None
+    # the skin's luma around (sure skin, over four spot sizes): what a blemish's ring matches
+    sure = np.ones_like(grey) if skin is None else ramp(skin, 0.5, 0.8)
+    around = functools.partial(ndi.uniform_filter, size=4 * length + 1, mode="nearest")
 
-    def morphology(index):
-        values, operation = tasks[index]
-        done[index] = operation(values, length)
+    def nothing():  # a step that does not apply
+        return None
 
-    run_parallel(morphology, range(len(tasks)))
-    lifted, background = done[:2]
+    # in parallel, longest first: luma lifted by lines (darker spots), R - G lowered by lines
+    # (redder spots), luma lifted by squares (pupils, nostrils, moles); the sums around; how
+    # far inside the skin
+    lifted, lowered, background, level, total, inner = run_all(
+        [
+            functools.partial(directional_closing, grey, length),
+            nothing if red is None else functools.partial(directional_opening, red, length),
+            functools.partial(_square_closing, grey, length),
+            functools.partial(around, grey * sure),
+            functools.partial(around, sure),
+            nothing
+            if skin is None
+            else functools.partial(ndi.minimum_filter, sure, length, mode="nearest"),
+        ]
+    )
     darkness = (lifted - grey) / np.maximum(lifted, 0.02)
     spots = ramp(darkness, *(t / sensitivity for t in DARKNESS))
-    if image.shape[2] == 3:
-        red, lowered = tasks[2][0], done[2]
+    if red is not None:
         np.maximum(spots, ramp(red - lowered, *(t / sensitivity for t in REDNESS)), out=spots)
     # Pupils, nostrils, moles: darker than any blemish (any shape), and a margin around them.
     feature = ramp((background - grey) / np.maximum(background, 0.02), *FEATURE_DARKNESS)
-    # the skin's luma around (sure skin, over four spot sizes): what a blemish's ring matches
-    sure = np.ones_like(grey) if skin is None else ramp(skin, 0.5, 0.8)
-    level = ndi.uniform_filter(grey * sure, 4 * length + 1, mode="nearest")
-    level /= np.maximum(ndi.uniform_filter(sure, 4 * length + 1, mode="nearest"), 1e-3)
+    level /= np.maximum(total, 1e-3)
     if moles:
         _drop_moles(feature, grey, level, skin, length)
     keep = 1.0 - ndi.maximum_filter(feature, size=length, mode="nearest")
     if skin is not None:  # only well inside the mask
-        keep *= ndi.minimum_filter(sure, size=length, mode="nearest")
+        keep *= inner
     healed = ndi.maximum_filter(keep, size=3) > 0
     _drop_non_blemishes(spots, grey, level, length, healed, sure)
     spots = ndi.grey_dilation(spots, size=(3, 3))  # the spot's rim too

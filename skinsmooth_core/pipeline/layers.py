@@ -8,6 +8,7 @@ are kept whole.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 
@@ -15,7 +16,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._image import check_float
-from .._parallel import run_parallel
+from .._parallel import run_all
 from .._pixelwise import luma, ramp
 from .heal import fill_spots, spot_map
 from .scale import TEXTURE_SIGMA
@@ -120,7 +121,10 @@ def retouch_layers(
     sigma = TEXTURE_SIGMA * scale / factor
     if sigma >= 0.3:  # else the detail band is all texture at this resolution
         low = np.empty_like(fine)
-        _filter_planes(ndi.gaussian_filter, _planes(fine, low), sigma=sigma, mode="nearest")
+        run_all(  # plane by plane on the thread pool
+            functools.partial(ndi.gaussian_filter, plane, sigma, output=out, mode="nearest")
+            for plane, out in _planes(fine, low)
+        )
         fine -= low
     texture = np.float32(texture)
     # Strong local features (lash lines, eyelid and lip contours, thin hair) stand far out of
@@ -168,8 +172,10 @@ def extend_skin(small, skin, size):
     sure = np.clip((skin - 0.5) * (1.0 / 0.3), 0.0, 1.0)
     weighted = small * sure[:, :, None]
     fill, weight = np.empty_like(weighted), np.empty_like(sure)
-    pairs = _planes(weighted, fill) + [(sure, weight)]
-    _filter_planes(ndi.uniform_filter, pairs, size=size, mode="nearest")
+    run_all(  # plane by plane on the thread pool
+        functools.partial(ndi.uniform_filter, plane, size, output=out, mode="nearest")
+        for plane, out in [*_planes(weighted, fill), (sure, weight)]
+    )
     fill /= np.maximum(weight, 1e-3)[:, :, None]
     fill -= small
     fill *= ((1.0 - sure) * (weight > 1e-3))[:, :, None]
@@ -186,12 +192,7 @@ def edge_map(small):
 
 
 def _planes(image, out):
-    """(plane of `image`, plane of `out`) pairs of two H x W x C arrays."""
+    """(plane of `image`, plane of `out`) pairs of two H x W x C arrays: scipy.ndimage
+    filters them in parallel (it releases the GIL), with the result of filtering the
+    stack whole with size 1 (or sigma 0) across the planes."""
     return [(image[:, :, c], out[:, :, c]) for c in range(image.shape[2])]
-
-
-def _filter_planes(filter_2d, pairs, **options):
-    """``filter_2d(source, output=target, **options)`` for (source, target) pairs of
-    2-D planes, in parallel (scipy.ndimage releases the GIL). Filtering a stack plane
-    by plane equals filtering it whole with size 1 (or sigma 0) across the planes."""
-    run_parallel(lambda pair: filter_2d(pair[0], output=pair[1], **options), pairs)

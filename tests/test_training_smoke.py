@@ -221,10 +221,6 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     )
     assert configs["hands_ft"]["resume"] == str(tmp_path / "blur_ft_fp16" / "skin_unet_fp16.tflite")
     assert configs["hands_ft"]["piece_weights"]["hgr"] == 4.0
-    assert configs["casts_ft"]["resume"] == str(
-        tmp_path / "hands_ft_fp16" / "skin_unet_fp16.tflite"
-    )
-    assert configs["casts_ft"]["casts"] == 0.15 and configs["hands_ft"]["casts"] == 0
     assert configs["blur_ft"]["piece_weights"] is None
     assert configs["groups_ft"]["mosaic"] == 0.4 and configs["groups_ft"]["val_groups"] == 2
     assert configs["blur_ft"]["blurred"] == 0.5 and configs["groups_ft"]["blurred"] == 0
@@ -233,7 +229,7 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
     for variant in ("int8", "fp16"):
         segmenter = SkinSegmenter(models / f"skin_unet_{variant}.tflite", num_threads=1)
         assert segmenter.partner_path == models / f"skin_unet_groups_{variant}.tflite"
-        assert segmenter.partner_weight == 0.3 and segmenter.soft_range == (0.3, 0.6)
+        assert segmenter.partner_weight == 0.35 and segmenter.soft_range == (0.3, 0.6)
         assert segmenter.threshold == 0.5 and segmenter.adapt_colors is True
         assert segmenter.grey_soft_range == (0.2, 0.45)
         assert segmenter._partner.detail is False

@@ -88,24 +88,15 @@ STAGES = (
             "mosaic": 0.5, "blurred": 0.5, "val_groups": 60, "piece_weights": HANDS_AND_BODIES,
         },
     ),
-    # Some views under strongly coloured light (session 13).
-    Stage(
-        "casts_ft", "hands_ft:fp16", 45,
-        options={
-            "learning_rate": 1e-4, "seed": 101, "negatives": _negatives(0.5, 0.6, True),
-            "mosaic": 0.5, "blurred": 0.5, "val_groups": 60, "piece_weights": HANDS_AND_BODIES,
-            "casts": 0.15,
-        },
-    ),
 )  # fmt: skip
-MAIN_STAGE, PARTNER_STAGE = "soft_ft", "casts_ft"  # whose best checkpoints ship
+MAIN_STAGE, PARTNER_STAGE = "soft_ft", "hands_ft"  # whose best checkpoints ship
 
 MAIN, PARTNER = "skin_unet", "skin_unet_groups"
 THRESHOLD = 0.55  # on each model's output, chosen on every 8th training photo
 SOFT_RANGE = (0.3, 0.6)  # the mean of the two models, stretched to 0..1
 GREY_SOFT_RANGE = (0.2, 0.45)  # ... on black-and-white photos, where the models are less sure
 MASK_THRESHOLD = 0.5  # on the stretched mean: its midpoint, where the photos are cut
-PARTNER_WEIGHT = 0.3
+PARTNER_WEIGHT = 0.35
 
 
 def _run_stage(stage: Stage, data_dir, out_dir: Path, resume, *, time_scale, overrides, log):

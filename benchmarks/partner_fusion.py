@@ -13,7 +13,9 @@ Run from the repository root::
         [--soft-ranges 0.35,0.7/0.3,0.65] [--raw-threshold 0.55 | --stretched-threshold 0.5]
         [--gates] [--small-regions 0.0005,0.002] [--lights grey]
 
-``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune),
+``--partner`` replaces the partner the model's JSON names (e.g. a new fine-tune; its JSON's
+``detail`` decides whether it runs on tiles, as in ``predict``: export it with the shipped
+partner's ``--info``, which says no, to compare like with like; the header says which),
 ``--small-regions`` adds the larger of the two models in separate regions up to those
 shares of the photo (session 10: more small regions found, lower pooled F1),
 ``--lights`` scores the photos under other light (``training.lights``; session 12 chose the
@@ -187,9 +189,11 @@ def main(argv=None) -> None:
             methods[f"larger in regions <= {share:.2%}"] = method(
                 larger_in_small_regions(share, first, raw), ranges[0]
             )
+    # A partner's JSON decides whether it runs on tiles ("detail"; absent: yes). The shipped
+    # partner's says no; an export without --info says nothing, so its tiles would run.
     print(
-        f"main {segmenter.model_path}, partner {partner.model_path}, threshold {raw:.4f} "
-        "on the mean before the stretch"
+        f"main {segmenter.model_path}, partner {partner.model_path} (tiles: "
+        f"{'on' if partner.detail else 'off'}), threshold {raw:.4f} on the mean before the stretch"
     )
     results = benchmark(
         args.data,

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from skinsmooth_core._image import check_image
+from skinsmooth_core._parallel import run_all
 from skinsmooth_core.masks.segmenter import _WORK_INPUTS, SkinSegmenter, _shrink
 from skinsmooth_core.training.wild import benchmark, format_wild
 
@@ -49,8 +51,13 @@ class Passes:
         if self._image is not image:  # identity, with the reference held: never id()
             rgb = self.segmenter._rgb8(check_image(image))
             work = _shrink(rgb, _WORK_INPUTS * self.segmenter.input_size)
-            main, main_finest = self.segmenter._passes(rgb, work)
-            other, other_finest = self.partner._passes(rgb, work)
+            # side by side, each on its half of the threads, as predict runs them
+            (main, main_finest), (other, other_finest) = run_all(
+                [
+                    partial(self.segmenter._passes, rgb, work),
+                    partial(self.partner._passes, rgb, work),
+                ]
+            )
             self._image = image
             self._value = rgb, work, main, other, min(main_finest, other_finest)
         return self._value
@@ -147,7 +154,7 @@ def main(argv=None) -> None:
     segmenter = SkinSegmenter(args.model, num_threads=args.threads)
     partner = segmenter._partner
     if args.partner:
-        partner = SkinSegmenter(args.partner, num_threads=args.threads)
+        partner = SkinSegmenter(args.partner, num_threads=max(1, args.threads // 2))
     if partner is None:
         parser.error(f"{segmenter.model_path} names no partner: pass --partner")
     low, high = segmenter.soft_range

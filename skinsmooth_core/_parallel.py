@@ -83,10 +83,12 @@ def run_all(calls: Iterable[Callable]) -> list:
     return results
 
 
-def for_bands(func: Callable[[int, int], None], height: int, *, min_rows: int = 1) -> None:
-    """Call ``func(start, stop)`` for two bands of rows per worker thread covering
+def for_bands(
+    func: Callable[[int, int], None], height: int, *, min_rows: int = 1, per_worker: int = 2
+) -> None:
+    """Call ``func(start, stop)`` for `per_worker` bands of rows per worker thread covering
     [0, height) (fewer when bands would be under `min_rows` rows), in parallel."""
-    count = max(1, min(2 * worker_count(), height // max(min_rows, 1)))
+    count = max(1, min(per_worker * worker_count(), height // max(min_rows, 1)))
     edges = [height * i // count for i in range(count + 1)]
     run_parallel(lambda i: func(edges[i], edges[i + 1]), range(count))
 

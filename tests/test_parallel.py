@@ -13,15 +13,19 @@ pytestmark = pytest.mark.numerical
 
 
 @pytest.mark.parametrize("height, min_rows", [(1, 1), (7, 1), (100, 3), (100, 60), (3, 50)])
-def test_row_bands_cover_each_row_once(height, min_rows):
+@pytest.mark.parametrize("per_worker", [1, 2, 8])
+def test_row_bands_cover_each_row_once(height, min_rows, per_worker):
     seen = np.zeros(height, int)
+    bands = []
 
     def visit(start, stop):
         assert stop - start >= min(min_rows, height)
         seen[start:stop] += 1
+        bands.append(start)
 
-    for_bands(visit, height, min_rows=min_rows)
+    for_bands(visit, height, min_rows=min_rows, per_worker=per_worker)
     assert seen.tolist() == [1] * height
+    assert len(bands) == max(1, min(per_worker * worker_count(), height // min_rows))
 
 
 @pytest.mark.parametrize(

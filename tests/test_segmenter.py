@@ -126,7 +126,10 @@ def test_thread_count(astronaut, astronaut_mask):
     # Bit for bit: the int8 model's sums are integer (exact in any order or split between
     # threads) and each requantisation is one float32 rounding of the same value, whichever
     # thread makes it; the refinement does not depend on the interpreter's threads (bound 0).
+    # With 2 or more threads the two models run side by side (astronaut_mask: 2 threads,
+    # one each; 3: two for the main model), one after the other with 1.
     np.testing.assert_array_equal(one.predict(astronaut), astronaut_mask)
+    np.testing.assert_array_equal(SkinSegmenter(num_threads=3).predict(astronaut), astronaut_mask)
     for bad in (0, -1, 1.5, "2"):
         with pytest.raises(ValueError, match="num_threads"):
             SkinSegmenter(num_threads=bad)

@@ -21,6 +21,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from .._image import check_image, check_int, from_float, split_alpha, to_float
+from .._parallel import run_all
 from .._resample import area_downsample
 from .._resources import resource_dir
 from ._color_adapt import adapt_to_colors, grey_share
@@ -199,7 +200,11 @@ class SkinSegmenter:
         run and the mask is their weighted mean (the partner's share `w`),
         stretched and thresholded with this JSON's settings.
     num_threads : int, optional
-        CPU threads of each interpreter, >= 1. Default: ``min(4, os.cpu_count())``.
+        CPU threads of the inference, >= 1. Default: ``min(4, os.cpu_count())``.
+        With a partner model and 2 or more threads, the two models run side by
+        side, each interpreter on its half of them (the larger half for the main
+        model): their inferences keep both halves busy while the other runs its
+        numpy steps, and the mask is the same as one after the other.
 
     Attributes
     ----------
@@ -225,8 +230,9 @@ class SkinSegmenter:
     synthetic group photos: it finds small people the main model misses, and
     the main model keeps out the faint false skin the partner sees in walls and
     clothes (``models/MODEL_CARD.md``, "Photos in the wild"). The partner runs
-    on the whole photo and its mirror image (and its own zoomed pass), never on
-    tiles; its JSON's threshold only picks the region of that zoomed pass.
+    on the whole photo, its mirror image, its own zoomed pass and, as its JSON's
+    ``detail`` says, its own tiles; its JSON's threshold only picks the region
+    of that zoomed pass.
 
     References
     ----------
@@ -253,11 +259,12 @@ class SkinSegmenter:
                 model_path = resource_dir("models") / DEFAULT_MODEL
             except FileNotFoundError as exc:
                 raise SegmenterUnavailable(f"the shipped skin model is missing: {exc}") from exc
-        self._load(Path(model_path))
+        self._load(Path(model_path), -(-self.num_threads // 2))
         self._partner, self.partner_weight = self._load_partner()
 
-    def _load(self, model_path: Path):
-        """Read the model file, its JSON and the settings the JSON records."""
+    def _load(self, model_path: Path, partnered_threads: int):
+        """Read the model file, its JSON and the settings the JSON records; the
+        interpreter gets `partnered_threads` if the JSON names a partner."""
         self.model_path = model_path
         if not self.model_path.is_file():
             raise SegmenterUnavailable(
@@ -266,11 +273,12 @@ class SkinSegmenter:
             )
         info_path = self.model_path.with_suffix(".json")
         self.info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        threads = partnered_threads if "partner" in self.info else self.num_threads
         interpreter_class = _interpreter_class()
         try:
             with _without_runtime_banner():
                 self._interpreter = interpreter_class(
-                    model_path=str(self.model_path), num_threads=self.num_threads
+                    model_path=str(self.model_path), num_threads=threads
                 )
                 self._interpreter.allocate_tensors()
         except Exception as exc:  # the runtimes raise ValueError or RuntimeError
@@ -323,8 +331,8 @@ class SkinSegmenter:
                 '{"file": "<model>.tflite" in the same folder, "weight": a number in (0, 1)}'
             )
         partner = object.__new__(SkinSegmenter)
-        partner.num_threads = self.num_threads
-        partner._load(self.model_path.parent / name)
+        partner.num_threads = max(1, self.num_threads // 2)  # the other half (see predict)
+        partner._load(self.model_path.parent / name, partner.num_threads)
         if "partner" in partner.info:
             raise SegmenterUnavailable(
                 f"the partner model {partner.model_path} names a partner of its own; "
@@ -400,7 +408,7 @@ class SkinSegmenter:
             shorter side), which sees people twice as large, and blend the
             tiles and the whole-photo pass with weights that fade out towards
             each tile's inner edges, so there are no seams (the partner model,
-            if any, never runs on tiles). Default: the model's JSON ``detail``
+            if any, runs its tiles as its own JSON says). Default: the model's JSON ``detail``
             (true if absent). It helps the shipped model,
             trained on whole photos, find small people in groups; a model
             trained on synthetic groups may do better without it (see
@@ -426,9 +434,15 @@ class SkinSegmenter:
         rgb = self._rgb8(image)
         # Every pass reads one reduced copy of the photo (at most 3 model inputs across).
         work = _shrink(rgb, _WORK_INPUTS * self.input_size)
-        mask, finest = self._passes(rgb, work, flip=flip, zoom=zoom, detail=detail)
-        if self._partner is not None:
-            other, other_finest = self._partner._passes(rgb, work, flip=flip, zoom=zoom)
+        own = functools.partial(self._passes, rgb, work, flip=flip, zoom=zoom, detail=detail)
+        if self._partner is None:
+            mask, finest = own()
+        else:
+            theirs = functools.partial(self._partner._passes, rgb, work, flip=flip, zoom=zoom)
+            if self.num_threads > 1:  # side by side, each on its half of the threads
+                (mask, finest), (other, other_finest) = run_all([own, theirs])
+            else:
+                (mask, finest), (other, other_finest) = own(), theirs()
             mask = (1 - self.partner_weight) * mask + self.partner_weight * other
             finest = min(finest, other_finest)
         return self._finish(mask, rgb, work, finest, refine=refine, adapt=adapt)

@@ -1,11 +1,10 @@
-"""Blend stage: the retouched working layer over the full-resolution photo, strip by strip."""
+"""Blend stage: the retouched working layer over the full-resolution photo, band by band."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._parallel import for_strips
-from .._resample import BilinearUpsampler
+from .._parallel import for_bands
 from ..filters._guided_kernels import bilinear_taps
 from ..filters._jit import jit
 
@@ -20,21 +19,20 @@ def opacity(strength, heal):
 def blend(
     colour, layer, keep, heal, shift, skin, small_mask, full_mask, strength, factor, max_value
 ):
-    """Blend at full resolution, strip by strip.
+    """Blend at full resolution, band by band.
 
     With x the original, m the mask times strength, k the fraction of
     sub-grid detail kept and S the retouched working image, the result is
     ``x + m (up(S) + k (x - up(D)) - x)``, computed as ``x w + up(A)`` with
     ``w = 1 - m (1 - k)`` and ``A = m (S - k D)`` prepared at working size
     (and ``+ 0.5`` for integers, which are then truncated: rounding). Where
-    m = 0 this is exactly x, and rows and columns whose working-size `skin`
-    blocks are all 0 are copied without arithmetic.
+    m = 0 this is exactly x, and pixels whose working-size `skin` neighbours are
+    all 0 are copied without arithmetic.
     """
     height, width, channels = colour.shape
     out = np.empty_like(colour)
     float64 = colour.dtype == np.float64  # computed in float64, else float32
     small_shape = layer.shape[:2]
-    upsampler = BilinearUpsampler((height, width), small_shape, factor)
     offset = np.float32(0.5 if max_value != 1.0 else 0.0)
     if full_mask is None:
         # planes: A (C channels), w; A is built whole first (strided writes cost twice)
@@ -72,58 +70,80 @@ def blend(
         (np.float64(low), np.float64(high)) if float64 else (np.float32(low), np.float32(high))
     )
 
-    def work(start, stop):
-        spans = np.flatnonzero(active[upsampler.rows(start, stop)].any(axis=0))
-        if spans.size == 0:
-            out[start:stop] = colour[start:stop]
-            return
-        first, last = upsampler.columns(spans[0], spans[-1] + 1)
-        out[start:stop, :first] = colour[start:stop, :first]
-        out[start:stop, last:] = colour[start:stop, last:]
-        _blend_rows(colour, out, planes, mask, taps, start, stop, first, last, offset, low, high)
+    def band(start, stop):
+        out[start:stop] = colour[start:stop]  # pixels without skin nearby stay as they are
+        _blend_rows(out, planes, mask, active, taps, start, stop, offset, low, high)
 
-    for_strips(work, height, 4 * width)  # about 4 bytes of each plane per pixel
+    for_bands(
+        band,
+        height,
+        per_worker=8,  # the skin often fills a few of the rows: many bands balance the work
+    )
     return out
 
 
 @jit
-def _blend_rows(colour, out, planes, mask, taps, start, stop, first, last, offset, low, high):
-    """Rows ``start:stop``, columns ``first:last`` of :func:`blend`: `planes` upsampled
-    bilinearly (`taps`: :func:`bilinear_taps` of the rows and columns, a small row at a time) and
-    applied to `colour`, written to `out`. An empty `mask`: planes A and w; else the
-    caller's full-size mask with planes S - k D, 1 - k, opacity (and the shift)."""
+def _blend_rows(out, planes, mask, active, taps, start, stop, offset, low, high):
+    """Rows ``start:stop`` of :func:`blend`: where a pixel's small neighbours are
+    `active`, `planes` upsampled bilinearly (`taps`: :func:`bilinear_taps` of the rows
+    and columns, a small row at a time) and applied to the photo in `out`, in place. An
+    empty `mask`: planes A and w; else the caller's full-size mask with planes S - k D,
+    1 - k, opacity (and the shift)."""
     count = planes.shape[2]
-    channels = colour.shape[2]
+    small_width = planes.shape[1]
+    width, channels = out.shape[1:]
     full = mask.shape[0] > 0
     shifted = full and count == 2 * channels + 2
     (row_low, row_high, row_weight), (column_low, column_high, column_weight) = taps
-    base = column_low[first]  # the first small column the span reads
-    row = np.empty((column_high[last - 1] + 1 - base, count), np.float32)
+    row = np.empty((small_width, count), np.float32)
+    on = np.empty(small_width, np.bool_)  # small columns active above or below this row
     for y in range(start, stop):
         top, bottom, down = row_low[y], row_high[y], np.float32(row_weight[y])
-        for j in range(row.shape[0]):
-            for p in range(count):
-                upper = planes[top, base + j, p]
-                row[j, p] = upper + (planes[bottom, base + j, p] - upper) * down
-        for x in range(first, last):
-            left, right = column_low[x] - base, column_high[x] - base
-            across = np.float32(column_weight[x])
-            if full:
-                alpha = row[left, channels + 1]
-                alpha = mask[y, x] * (alpha + (row[right, channels + 1] - alpha) * across)
-                detail = row[left, channels]
-                weight = np.float32(1.0) - alpha * (
-                    detail + (row[right, channels] - detail) * across
-                )
-            else:
-                weight = row[left, channels]
-                weight += (row[right, channels] - weight) * across
-            for c in range(channels):
-                add = row[left, c]
-                add += (row[right, c] - add) * across
+        for j in range(small_width):
+            on[j] = active[top, j] or active[bottom, j]
+        j = 0
+        x = 0  # pixels of this row before x are done
+        while j < small_width:
+            if not on[j]:
+                j += 1
+                continue
+            first = j  # a run of active small columns: first .. j - 1
+            while j < small_width and on[j]:
+                j += 1
+            # its pixels: those with a tap in the run (and those beside them, harmlessly)
+            while x < width and column_high[x] < first:
+                x += 1
+            begin = end = x
+            while end < width and column_low[end] < j:
+                end += 1
+            if end <= begin:
+                continue
+            for k in range(column_low[begin], column_high[end - 1] + 1):
+                for p in range(count):
+                    upper = planes[top, k, p]
+                    row[k, p] = upper + (planes[bottom, k, p] - upper) * down
+            for x in range(begin, end):
+                left, right = column_low[x], column_high[x]
+                across = np.float32(column_weight[x])
                 if full:
-                    add = alpha * add + offset
-                    if shifted:
-                        more = row[left, channels + 2 + c]
-                        add += mask[y, x] * (more + (row[right, channels + 2 + c] - more) * across)
-                out[y, x, c] = min(max(colour[y, x, c] * weight + add, low), high)
+                    alpha = row[left, channels + 1]
+                    alpha = mask[y, x] * (alpha + (row[right, channels + 1] - alpha) * across)
+                    detail = row[left, channels]
+                    weight = np.float32(1.0) - alpha * (
+                        detail + (row[right, channels] - detail) * across
+                    )
+                else:
+                    weight = row[left, channels]
+                    weight += (row[right, channels] - weight) * across
+                for c in range(channels):
+                    add = row[left, c]
+                    add += (row[right, c] - add) * across
+                    if full:
+                        add = alpha * add + offset
+                        if shifted:
+                            more = row[left, channels + 2 + c]
+                            add += mask[y, x] * (
+                                more + (row[right, channels + 2 + c] - more) * across
+                            )
+                    out[y, x, c] = min(max(out[y, x, c] * weight + add, low), high)
+            x = end

@@ -297,7 +297,8 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     whole spot size fills in (computed only when some spot pixel needs it). `spots` is the
     opacity of the replacement; it is lowered (in place) where even that Gaussian finds no
     spot-free skin. Done in tiles of `FILL_TILE`
-    pixels that hold spots (each reading out to the wider Gaussian's reach), in parallel.
+    pixels that hold spots, side by side ones together (each box reading out to the wider
+    Gaussian's reach), in parallel.
     """
     reach = int(3 * max(1.5, float(size))) + 2  # the wider Gaussian's reach
     tile = max(FILL_TILE, 2 * reach)
@@ -306,12 +307,13 @@ def fill_spots(base: np.ndarray, spots: np.ndarray, size: float, source: np.ndar
     channels = [source[:, :, c] for c in range(source.shape[2])]  # (fast: one plane each)
     limits = np.array([c.min() for c in channels]), np.array([c.max() for c in channels])
     height, width = spots.shape
-    cores = [
-        (slice(top, top + tile), slice(left, left + tile))
-        for top in range(0, height, tile)
-        for left in range(0, width, tile)
-        if given[top : top + tile, left : left + tile].any()
-    ]
+    cores = []  # each row of tiles' runs of tiles with spots, one box per run
+    for top in range(0, height, tile):
+        rows = slice(top, top + tile)
+        spotted = [given[rows, left : left + tile].any() for left in range(0, width, tile)]
+        for run in np.split(np.arange(len(spotted)), np.flatnonzero(np.diff(spotted)) + 1):
+            if spotted[run[0]]:
+                cores.append((rows, slice(run[0] * tile, (run[-1] + 1) * tile)))
 
     def fill(core):
         around = _grow(core, reach, spots.shape)

@@ -52,10 +52,11 @@ class Passes:
             rgb = self.segmenter._rgb8(check_image(image))
             work = _shrink(rgb, _WORK_INPUTS * self.segmenter.input_size)
             # side by side, each on its half of the threads, as predict runs them
+            main_threads, other_threads = self.segmenter._halves()
             (main, main_finest), (other, other_finest) = run_all(
                 [
-                    partial(self.segmenter._passes, rgb, work),
-                    partial(self.partner._passes, rgb, work),
+                    partial(self.segmenter._passes, rgb, work, threads=main_threads),
+                    partial(self.partner._passes, rgb, work, threads=other_threads),
                 ]
             )
             self._image = image
@@ -154,7 +155,7 @@ def main(argv=None) -> None:
     segmenter = SkinSegmenter(args.model, num_threads=args.threads)
     partner = segmenter._partner
     if args.partner:
-        partner = SkinSegmenter(args.partner, num_threads=max(1, args.threads // 2))
+        partner = SkinSegmenter(args.partner, num_threads=args.threads)
     if partner is None:
         parser.error(f"{segmenter.model_path} names no partner: pass --partner")
     low, high = segmenter.soft_range

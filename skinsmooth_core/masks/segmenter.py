@@ -201,10 +201,11 @@ class SkinSegmenter:
         stretched and thresholded with this JSON's settings.
     num_threads : int, optional
         CPU threads of the inference, >= 1. Default: ``min(4, os.cpu_count())``.
-        With a partner model and 2 or more threads, the two models run side by
-        side, each interpreter on its half of them (the larger half for the main
-        model): their inferences keep both halves busy while the other runs its
-        numpy steps, and the mask is the same as one after the other.
+        With a partner model that runs the same passes (both on tiles or neither)
+        and 2 or more threads, the two models run side by side, each on its half
+        of them (the larger half for the main model): their inferences keep both
+        halves busy while the other runs its numpy steps. The mask is the same
+        either way.
 
     Attributes
     ----------
@@ -259,12 +260,13 @@ class SkinSegmenter:
                 model_path = resource_dir("models") / DEFAULT_MODEL
             except FileNotFoundError as exc:
                 raise SegmenterUnavailable(f"the shipped skin model is missing: {exc}") from exc
-        self._load(Path(model_path), -(-self.num_threads // 2))
+        self._load(Path(model_path))
         self._partner, self.partner_weight = self._load_partner()
 
-    def _load(self, model_path: Path, partnered_threads: int):
-        """Read the model file, its JSON and the settings the JSON records; the
-        interpreter gets `partnered_threads` if the JSON names a partner."""
+    def _load(self, model_path: Path, threads: int | None = None):
+        """Read the model file, its JSON and the settings the JSON records, and make an
+        interpreter with `threads` (default: all, or the main model's half of them when
+        the JSON names a partner: the one the side-by-side runs use, see predict)."""
         self.model_path = model_path
         if not self.model_path.is_file():
             raise SegmenterUnavailable(
@@ -273,21 +275,13 @@ class SkinSegmenter:
             )
         info_path = self.model_path.with_suffix(".json")
         self.info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        threads = partnered_threads if "partner" in self.info else self.num_threads
-        interpreter_class = _interpreter_class()
-        try:
-            with _without_runtime_banner():
-                self._interpreter = interpreter_class(
-                    model_path=str(self.model_path), num_threads=threads
-                )
-                self._interpreter.allocate_tensors()
-        except Exception as exc:  # the runtimes raise ValueError or RuntimeError
-            raise SegmenterUnavailable(
-                f"could not load the skin model {self.model_path} ({exc}); if the runtime is "
-                f"tflite-runtime with numpy 2, {_INSTALL_HINT}"
-            ) from exc
-        self._input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
+        self._lock = threading.Lock()
+        self._interpreters = {}  # thread count -> the model's interpreter with them
+        if threads is None:
+            threads = self._halves()[0] if "partner" in self.info else self.num_threads
+        interpreter, _ = self._interpreter(threads)
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
         shape = tuple(self._input["shape"])
         if len(shape) != 4 or shape[0] != 1 or shape[1] != shape[2] or shape[3] != 3:
             raise SegmenterUnavailable(
@@ -316,7 +310,29 @@ class SkinSegmenter:
                 raise SegmenterUnavailable(
                     f"{info_path} gives {key} {[low, high]}; expected 0 <= low < high <= 1"
                 )
-        self._lock = threading.Lock()
+
+    def _interpreter(self, threads: int):
+        """The model's interpreter with `threads` CPU threads, made on first use (the
+        runs one after the other of a segmenter with a partner use another one)."""
+        with self._lock:
+            if threads not in self._interpreters:
+                try:
+                    with _without_runtime_banner():
+                        interpreter = _interpreter_class()(
+                            model_path=str(self.model_path), num_threads=threads
+                        )
+                        interpreter.allocate_tensors()
+                except Exception as exc:  # the runtimes raise ValueError or RuntimeError
+                    raise SegmenterUnavailable(
+                        f"could not load the skin model {self.model_path} ({exc}); if the "
+                        f"runtime is tflite-runtime with numpy 2, {_INSTALL_HINT}"
+                    ) from exc
+                self._interpreters[threads] = interpreter, threading.Lock()
+            return self._interpreters[threads]
+
+    def _halves(self):
+        """The threads of the main model and of the partner when they run side by side."""
+        return -(-self.num_threads // 2), max(1, self.num_threads // 2)
 
     def _load_partner(self):
         """The partner model the JSON names, if any, and its share of the mean."""
@@ -331,8 +347,8 @@ class SkinSegmenter:
                 '{"file": "<model>.tflite" in the same folder, "weight": a number in (0, 1)}'
             )
         partner = object.__new__(SkinSegmenter)
-        partner.num_threads = max(1, self.num_threads // 2)  # the other half (see predict)
-        partner._load(self.model_path.parent / name, partner.num_threads)
+        partner.num_threads = self.num_threads
+        partner._load(self.model_path.parent / name, self._halves()[1])
         if "partner" in partner.info:
             raise SegmenterUnavailable(
                 f"the partner model {partner.model_path} names a partner of its own; "
@@ -348,8 +364,9 @@ class SkinSegmenter:
         """The partner model's file (see the class notes), or None."""
         return None if self._partner is None else self._partner.model_path
 
-    def _run(self, canvas: np.ndarray) -> np.ndarray:
-        """Model output for one S x S x 3 uint8 canvas, as float probabilities S x S."""
+    def _run(self, canvas: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """Model output for one S x S x 3 uint8 canvas, as float probabilities S x S, from
+        the interpreter with `threads` (default: all of the segmenter's)."""
         dtype = self._input["dtype"]
         if dtype == np.float32:
             x = canvas.astype(np.float32) * np.float32(1 / 255)
@@ -358,10 +375,11 @@ class SkinSegmenter:
             x = np.rint(canvas.astype(np.float32) / (255 * scale) + zero)
             info = np.iinfo(dtype)
             x = np.clip(x, info.min, info.max).astype(dtype)
-        with self._lock:
-            self._interpreter.set_tensor(self._input["index"], x[None])
-            self._interpreter.invoke()
-            y = self._interpreter.get_tensor(self._output["index"])[0, :, :, 0]
+        interpreter, lock = self._interpreter(threads or self.num_threads)
+        with lock:
+            interpreter.set_tensor(self._input["index"], x[None])
+            interpreter.invoke()
+            y = interpreter.get_tensor(self._output["index"])[0, :, :, 0]
         if y.dtype != np.float32:
             scale, zero = self._output["quantization"]
             y = (y.astype(np.float32) - zero) * np.float32(scale)
@@ -439,8 +457,14 @@ class SkinSegmenter:
             mask, finest = own()
         else:
             theirs = functools.partial(self._partner._passes, rgb, work, flip=flip, zoom=zoom)
-            if self.num_threads > 1:  # side by side, each on its half of the threads
-                (mask, finest), (other, other_finest) = run_all([own, theirs])
+            if self.num_threads > 1 and self._partner.detail == (
+                self.detail if detail is None else detail
+            ):  # the same passes: side by side, each model on its half of the threads
+                halves = self._halves()
+                (mask, finest), (other, other_finest) = run_all(
+                    [functools.partial(own, threads=halves[0]),
+                     functools.partial(theirs, threads=halves[1])]
+                )  # fmt: skip
             else:
                 (mask, finest), (other, other_finest) = own(), theirs()
             mask = (1 - self.partner_weight) * mask + self.partner_weight * other
@@ -472,17 +496,18 @@ class SkinSegmenter:
         out = mask if mask.flags.writeable else None
         return np.clip(mask, np.float32(0), np.float32(1), out=out)
 
-    def _passes(self, rgb, work, *, flip=True, zoom=True, detail=None):
+    def _passes(self, rgb, work, *, flip=True, zoom=True, detail=None, threads=None):
         """This model's mask of `work` (the reduced copy of `rgb`) before the stretch:
-        the whole photo, the tiles and the zoomed region. Returns it and the finest
-        scale seen, in work pixels per model pixel."""
+        the whole photo, the tiles and the zoomed region (inferences on `threads`, see
+        :meth:`_run`). Returns it and the finest scale seen, in work pixels per model
+        pixel."""
         size = self.input_size
-        mask = self._predict_region(work, flip)
+        mask = self._predict_region(work, flip, threads=threads)
         finest = max(work.shape[:2]) / size
         if detail is None:
             detail = self.detail
         if detail and max(work.shape[:2]) >= _DETAIL_FROM * size:
-            tiles, finest = self._predict_tiles(work)
+            tiles, finest = self._predict_tiles(work, threads)
             mask = _fuse(mask, tiles)
         if zoom:
             region = self._zoom_region(mask, finest)
@@ -494,20 +519,21 @@ class SkinSegmenter:
                     slice(int(cols.start * scale), int(np.ceil(cols.stop * scale))),
                 )
                 shape = (rows.stop - rows.start, cols.stop - cols.start)
-                mask[rows, cols] = self._predict_region(rgb[full], flip, shape)
+                mask[rows, cols] = self._predict_region(rgb[full], flip, shape, threads)
         return mask, finest
 
-    def _predict_region(self, rgb: np.ndarray, flip: bool, shape=None) -> np.ndarray:
+    def _predict_region(self, rgb: np.ndarray, flip: bool, shape=None, threads=None):
         """The model's mask of a whole letterboxed photo, bilinearly resized to `shape`
         (default: the photo's)."""
         canvas, (top, left, box_h, box_w) = letterbox(rgb, self.input_size)
-        low = self._run(canvas)
+        low = self._run(canvas, threads)
         if flip:
-            low = 0.5 * (low + self._run(np.ascontiguousarray(canvas[:, ::-1]))[:, ::-1])
+            mirror = self._run(np.ascontiguousarray(canvas[:, ::-1]), threads)
+            low = 0.5 * (low + mirror[:, ::-1])
         low = low[top : top + box_h, left : left + box_w]
         return _resize_float(low, *(shape or rgb.shape[:2])).copy()
 
-    def _predict_tiles(self, rgb: np.ndarray):
+    def _predict_tiles(self, rgb: np.ndarray, threads=None):
         """The model's mask from overlapping tiles, each seen at the model's input size,
         blended with weights that ramp up from each tile's inner edges. Returns the
         mask and the tiles' size in pixels per model pixel."""
@@ -518,7 +544,7 @@ class SkinSegmenter:
         for rows, cols in _tile_boxes(height, width):
             tile = rgb[rows, cols]
             finest = max(finest, max(tile.shape[:2]) / self.input_size)
-            prob = self._predict_region(tile, False)
+            prob = self._predict_region(tile, False, threads=threads)
             ramp = np.outer(_edge_ramp(rows, height), _edge_ramp(cols, width))
             total[rows, cols] += ramp * prob
             weight[rows, cols] += ramp

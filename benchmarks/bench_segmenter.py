@@ -1,6 +1,6 @@
 """Time the skin segmenter: raw model inference per 256 x 256 and the full predict()
-(with and without the tiles of the detail pass; a partner model, if the model's JSON
-names one, always runs on the whole photo) on 0.26, 4 and 12 MP.
+(with and without the main model's tiles of the detail pass; a partner model, if the
+model's JSON names one, runs its tiles as its own JSON says) on 0.26, 4 and 12 MP.
 
 Run from the repository root::
 
@@ -58,7 +58,8 @@ def main(argv=None) -> None:
             ms = median_ms(lambda i=image, d=detail: segmenter.predict(i, detail=d), repeats)
             what = "with the tiles" if detail else "whole photo only"
             if segmenter.partner_path is not None:
-                what += ", and the partner's whole photo"
+                tiles = "its tiles" if segmenter._partner.detail else "no tiles"
+                what += f"; the partner: whole photo, {tiles}"
             print(f"predict {name} ({what}): {ms:.1f} ms")
 
 

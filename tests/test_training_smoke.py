@@ -232,7 +232,7 @@ def test_recipe_trains_and_exports_both_models(dataset, tmp_path):
         assert segmenter.partner_weight == 0.35 and segmenter.soft_range == (0.3, 0.6)
         assert segmenter.threshold == 0.5 and segmenter.adapt_colors is True
         assert segmenter.grey_soft_range == (0.2, 0.45)
-        assert segmenter._partner.detail is False
+        assert segmenter._partner.detail is True
         mask = segmenter.predict(photos[0])
         assert mask.shape == photos[0].shape[:2] and mask.dtype == np.float32
 

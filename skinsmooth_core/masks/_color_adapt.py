@@ -8,11 +8,11 @@ ratio per colour (the histogram skin model of [1]_, learned per photo from the m
 in the adaptive models of [2]_). It is added to the mask's log-odds, Bayes' rule with the
 model's answer as the prior: unsure pixels follow their colour, sure answers barely move.
 
-Half of the photo's log prior odds of skin (sure skin against sure other pixels) is kept
-in the ratio. Without it, a colour as common in the sure skin as in the rest (an orange
-suit, a tan coat) moves towards skin, skin being the rarer of the two; with all of it,
-the colours of skin the models half see move too little (chosen on the training photos'
-wild set, ``models/MODEL_CARD.md``).
+Three quarters of the photo's log prior odds of skin (sure skin against sure other pixels)
+are kept in the ratio. Without them, a colour as common in the sure skin as in the rest (an
+orange suit, a tan coat) moves towards skin, skin being the rarer of the two; with all of
+them, the colours of skin the models half see move too little (chosen on the training
+photos' wild set, ``models/MODEL_CARD.md``; a half until the partner ran on tiles too).
 
 At the border of the sure skin its own edge decides: a rise fades in from 1 to 4 pixels
 away from it (chessboard distance), so hair at a hairline, brows and collars beside sure
@@ -43,7 +43,7 @@ SURE_SKIN, SURE_OTHER = 0.8, 0.05  # mask values whose colours train the two his
 MIN_SAMPLES = 64  # pixels of each kind below which the photo's colours say nothing
 _SMOOTH = 0.5  # sigma of the histograms' Gaussian smoothing, in bins
 _PSEUDO = 1e-3  # added to each bin's count: colours never seen get a ratio near 1
-_PRIOR = 0.5  # share of the photo's log prior odds of skin kept in the ratio
+_PRIOR = 0.75  # share of the photo's log prior odds of skin kept in the ratio
 _LIMIT = 4.0  # bound of the log ratio: colour alone never decides
 _EPS = 1e-3  # masks are clipped to [eps, 1 - eps] before their log-odds
 _FADE = (1, 4)  # pixels from sure skin: no rise at the first, the full rise from the second

@@ -203,7 +203,7 @@ def reproduce(
     _export(
         partner_best, models, PARTNER, representative,
         lambda variant: {
-            "detail": False,
+            "detail": True,  # its tiles too (session 13)
             "role": f"partner of {MAIN}: its passes are averaged with {MAIN}'s "
             f"(weight {PARTNER_WEIGHT}); its threshold only picks its zoomed pass's region",
             "training": record,

@@ -669,17 +669,31 @@ def opencv_bilateral_u8(sigma_spatial: float, sigma_color: float) -> float:
     return perturbed_weights(1.0, 1, gamma(20, u) * spatial) + weighted_mean(taps + 1, u, 1.0)
 
 
+def mean_underflow(dtype, taps: int) -> float:
+    """Absolute error a weighted mean of `taps` values picks up below the normal range
+    (gradual underflow, Higham (2.8)): each product w x and the quotient (or the product
+    with the reciprocal) off by up to half the smallest subnormal of the working precision
+    (ETA in float64, 2**-149 in float32), additions exact there, divided by a weight sum >= 1
+    (a centre weight of 1): ``(taps + 1) eta / 2``. Needed where |x| is subnormal, where the
+    relative bounds round to a few subnormal units or to 0."""
+    eta = ETA if np.dtype(dtype) == np.float64 else 2.0**-149
+    return (taps + 1) * eta / 2
+
+
 def bilateral_range(dtype, sigma_spatial: float, mode: str, magnitude: float) -> float:
     """How far our bilateral filter's float result can stray outside the range of its input
     (values |x| <= `magnitude`): any weights >= 0 give a mean within the range, so only the
-    sums and the quotient count (:func:`weighted_mean`, taps + 1 for ``arcp``); the separable
-    filter's second pass averages values already that far out."""
+    sums and the quotient count (:func:`weighted_mean`, taps + 1 for ``arcp``, and
+    :func:`mean_underflow` for subnormal values); the separable filter's second pass
+    averages values already that far out."""
     u = unit_roundoff(dtype)
     radius = max(1, math.ceil(2 * sigma_spatial))
     if mode == "exact":
-        return weighted_mean(disc_taps(radius)[0] + 1, u, magnitude)
-    first = weighted_mean(2 * radius + 2, u, magnitude)
-    return first + weighted_mean(2 * radius + 2, u, magnitude + first)
+        taps = disc_taps(radius)[0] + 1
+        return weighted_mean(taps, u, magnitude) + mean_underflow(dtype, taps)
+    taps = 2 * radius + 2
+    first = weighted_mean(taps, u, magnitude) + mean_underflow(dtype, taps)
+    return first + weighted_mean(taps, u, magnitude + first) + mean_underflow(dtype, taps)
 
 
 def levels(dtype, bound: float) -> int:

@@ -705,8 +705,9 @@ def levels(dtype, bound: float) -> int:
 
 def float_store(dtype, bound: float, magnitude: float) -> float:
     """:func:`output` for float dtypes holding values up to `magnitude` (not only <= 1): the
-    float32 store rounds by at most u * magnitude."""
-    return bound + (U32 * magnitude if np.dtype(dtype) == np.float32 else 0.0)
+    float32 store rounds by at most u * magnitude, or by half float32's smallest subnormal
+    (2**-150) below its normal range."""
+    return bound + (U32 * magnitude + 2.0**-150 if np.dtype(dtype) == np.float32 else 0.0)
 
 
 def lee_sums(side: int, height: int, width: int, magnitude: float, u: float = U64) -> float:
@@ -794,6 +795,8 @@ def lee_range(side: int, shape: tuple, magnitude: float) -> float:
     """How far our Lee filter's float64 result can stray outside the range of its input: the
     computed gain lies in [0, 1], so the exact combination of x and the computed mean (off by
     m1) lies within m1 of the range; the roundings of x - mean, the product and the sum add
-    gamma(2) of |x - mean| <= 2 M + m1 and u of |out| <= M + m1."""
+    gamma(2) of |x - mean| <= 2 M + m1 and u of |out| <= M + m1. Below the normal range
+    the mean's scaling by 1 / n and the gain's product are each off by up to ETA / 2
+    absolutely (sums and differences of subnormals are exact)."""
     m1 = lee_sums(side, shape[0], shape[1], magnitude)
-    return m1 + gamma(3, U64) * (3 * magnitude + 2 * m1)
+    return m1 + gamma(3, U64) * (3 * magnitude + 2 * m1) + ETA

@@ -87,39 +87,24 @@ class BilinearUpsampler:
         phase = (np.arange(factor) + 0.5 - self.shift) / factor + 0.5
         self.column_weight = np.tile(phase.astype(np.float32), self.small_width + 1)[None, :, None]
 
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        """Indices of the small-grid rows that rows ``start:stop`` interpolate from."""
-        return np.arange(self.low[start], self.high[stop - 1] + 1)
-
-    def columns(self, small_start: int, small_stop: int) -> tuple[int, int]:
-        """Full-size columns covering every pixel that small-grid columns ``small_start:small_stop``
-        contribute to (a block of margin on each side)."""
-        if self.factor == 1:
-            return small_start, small_stop
-        first = max(0, (small_start - 1) * self.factor)
-        return first, min(self.width, (small_stop + 1) * self.factor)
-
-    def strip(
-        self, small: np.ndarray, start: int, stop: int, columns: tuple[int, int] | None = None
-    ) -> np.ndarray:
-        """Rows ``start:stop`` (and `columns`, default all) of the upsampled `small`, as float32.
+    def strip(self, small: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the upsampled `small`, as float32.
 
         `small` is H' x W' x K; the result is (stop - start) x width x K.
         """
-        first, last = (0, self.width) if columns is None else columns
         if self.factor == 1:
-            return small[start:stop, first:last].astype(np.float32, copy=True)
+            return small[start:stop].astype(np.float32, copy=True)
         rows = small[self.low[start:stop]].astype(np.float32, copy=True)
         rows += (small[self.high[start:stop]] - rows) * self.weight[start:stop]
         padded = np.concatenate([rows[:, :1], rows, rows[:, -1:]], axis=1)
-        # Blocks of the repeated row that cover output columns first .. last - 1.
-        block_first = (first + self.shift) // self.factor
-        block_last = (last - 1 + self.shift) // self.factor + 1
+        # Blocks of the repeated row that cover output columns 0 .. width - 1.
+        block_first = self.shift // self.factor
+        block_last = (self.width - 1 + self.shift) // self.factor + 1
         left = padded[:, block_first:block_last]
         step = padded[:, block_first + 1 : block_last + 1] - left
         out = np.repeat(left, self.factor, axis=1)
         increment = np.repeat(step, self.factor, axis=1)
         increment *= self.column_weight[:, : increment.shape[1]]
         out += increment
-        offset = first + self.shift - block_first * self.factor
-        return out[:, offset : offset + last - first]
+        offset = self.shift - block_first * self.factor
+        return out[:, offset : offset + self.width]

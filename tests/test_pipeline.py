@@ -386,20 +386,6 @@ def test_upsampler_is_bilinear(shape, factor):
     # two float32 lerps of values in [0, 1) against the float64 formula (bounds.bilinear_upsample)
     bound = bilinear_upsample(1.0, max(small_h, small_w))
     np.testing.assert_allclose(got, top * (1 - wy) + bottom * wy, rtol=0, atol=bound)
-    for small_start, small_stop in [(0, 1), (1, small_w - 1), (small_w - 1, small_w)]:
-        if small_stop <= small_start:
-            continue
-        first, last = upsampler.columns(small_start, small_stop)
-        # exact: a span repeats the same elementwise float32 operations on the same values
-        # (numpy rounds each one correctly, whatever its vector width)
-        np.testing.assert_array_equal(
-            upsampler.strip(small, 2, 5, (first, last)), got[2:5, first:last]
-        )
-        # Small columns in the span only influence full-size columns inside [first, last).
-        only_span = np.zeros_like(small)
-        only_span[:, small_start:small_stop] = small[:, small_start:small_stop]
-        touched = np.flatnonzero(upsampler.strip(only_span, 0, height).any(axis=(0, 2)))
-        assert first <= touched.min() and touched.max() < last
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -78,7 +78,8 @@ def smooth_skin_info(
 
 def upsample_mask(mask, shape, factor):
     """The mask the blend applies, H x W float32: ones for None (the whole image), a
-    working-size mask (`factor` times smaller) upsampled by the blend's own upsampler."""
+    working-size mask (`factor` times smaller) upsampled bilinearly from the block centres,
+    as the blend does."""
     from .._resample import BilinearUpsampler
 
     if mask is None:

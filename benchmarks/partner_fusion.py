@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from functools import partial
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from skinsmooth_core._image import check_image
-from skinsmooth_core._parallel import run_all
 from skinsmooth_core.masks.segmenter import _WORK_INPUTS, SkinSegmenter, _shrink
 from skinsmooth_core.training.wild import benchmark, format_wild
 
@@ -51,14 +49,9 @@ class Passes:
         if self._image is not image:  # identity, with the reference held: never id()
             rgb = self.segmenter._rgb8(check_image(image))
             work = _shrink(rgb, _WORK_INPUTS * self.segmenter.input_size)
-            # side by side, each on its half of the threads, as predict runs them
-            main_threads, other_threads = self.segmenter._halves()
-            (main, main_finest), (other, other_finest) = run_all(
-                [
-                    partial(self.segmenter._passes, rgb, work, threads=main_threads),
-                    partial(self.partner._passes, rgb, work, threads=other_threads),
-                ]
-            )
+            (main, main_finest), (other, other_finest) = self.segmenter._both_passes(
+                rgb, work, self.partner
+            )  # as predict runs them
             self._image = image
             self._value = rgb, work, main, other, min(main_finest, other_finest)
         return self._value

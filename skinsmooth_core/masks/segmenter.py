@@ -452,21 +452,12 @@ class SkinSegmenter:
         rgb = self._rgb8(image)
         # Every pass reads one reduced copy of the photo (at most 3 model inputs across).
         work = _shrink(rgb, _WORK_INPUTS * self.input_size)
-        own = functools.partial(self._passes, rgb, work, flip=flip, zoom=zoom, detail=detail)
         if self._partner is None:
-            mask, finest = own()
+            mask, finest = self._passes(rgb, work, flip=flip, zoom=zoom, detail=detail)
         else:
-            theirs = functools.partial(self._partner._passes, rgb, work, flip=flip, zoom=zoom)
-            if self.num_threads > 1 and self._partner.detail == (
-                self.detail if detail is None else detail
-            ):  # the same passes: side by side, each model on its half of the threads
-                halves = self._halves()
-                (mask, finest), (other, other_finest) = run_all(
-                    [functools.partial(own, threads=halves[0]),
-                     functools.partial(theirs, threads=halves[1])]
-                )  # fmt: skip
-            else:
-                (mask, finest), (other, other_finest) = own(), theirs()
+            (mask, finest), (other, other_finest) = self._both_passes(
+                rgb, work, self._partner, flip=flip, zoom=zoom, detail=detail
+            )
             mask = (1 - self.partner_weight) * mask + self.partner_weight * other
             finest = min(finest, other_finest)
         return self._finish(mask, rgb, work, finest, refine=refine, adapt=adapt)
@@ -495,6 +486,20 @@ class SkinSegmenter:
         mask = np.asarray(mask, dtype=np.float32)
         out = mask if mask.flags.writeable else None
         return np.clip(mask, np.float32(0), np.float32(1), out=out)
+
+    def _both_passes(self, rgb, work, partner, *, flip=True, zoom=True, detail=None):
+        """:meth:`_passes` of this model and of `partner`: side by side, each on its half
+        of the threads, when they run the same passes (both on tiles or neither) and there
+        are 2 or more threads; else one after the other on all of them."""
+        own = functools.partial(self._passes, rgb, work, flip=flip, zoom=zoom, detail=detail)
+        theirs = functools.partial(partner._passes, rgb, work, flip=flip, zoom=zoom)
+        if self.num_threads > 1 and partner.detail == (self.detail if detail is None else detail):
+            halves = self._halves()
+            return run_all(
+                [functools.partial(own, threads=halves[0]),
+                 functools.partial(theirs, threads=halves[1])]
+            )  # fmt: skip
+        return [own(), theirs()]
 
     def _passes(self, rgb, work, *, flip=True, zoom=True, detail=None, threads=None):
         """This model's mask of `work` (the reduced copy of `rgb`) before the stretch:
